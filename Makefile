@@ -1,0 +1,71 @@
+# StefaLand for QGIS. The two commands: `make run` and `make test`; both set up first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV        := .venv
+PY          := $(VENV)/bin/python
+SHARED_DATA ?= ../shared/data
+DATA_DIR    := data
+STAMPS      := .stamps
+APT_PACKAGES := python3-qgis python3-gdal python3-venv qgis qgis-providers xvfb xauth imagemagick x11-apps
+export QT_QPA_PLATFORM ?= offscreen
+export XDG_RUNTIME_DIR ?= /tmp/stefaland-xdg-$(shell id -u)
+
+.PHONY: help setup system venv data run test lint pretrain benchmark benchmark-pretrain \
+        benchmark-streamflow benchmark-tasks example-gauges package install-plugin clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
+
+setup: system venv data  ## install QGIS, the venv and the data (does nothing when done)
+
+system: $(STAMPS)/system
+$(STAMPS)/system:
+	@mkdir -p $(STAMPS)
+	@if dpkg -s $(APT_PACKAGES) >/dev/null 2>&1; then echo "system packages: present"; \
+	else \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(APT_PACKAGES); \
+	fi
+	@touch $@
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: requirements.txt constraints.txt $(STAMPS)/system
+	@[ -x $(PY) ] || /usr/bin/python3 -m venv --system-site-packages $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -r requirements.txt
+	@$(PY) -c "import numpy, torch, shapely, yaml; assert numpy.__version__ == '1.24.2', numpy.__version__; print('venv: torch', torch.__version__, 'numpy', numpy.__version__)"
+	@touch $@
+
+data: $(STAMPS)/data  ## unpack the real data from $(SHARED_DATA) into data/ (ignored by git)
+$(STAMPS)/data: $(STAMPS)/system
+	@[ -d "$(SHARED_DATA)" ] || { echo "No data at $(SHARED_DATA): set SHARED_DATA=... or STEFALAND_DATA=... (see README)"; exit 2; }
+	@mkdir -p $(DATA_DIR)/camels_us $(DATA_DIR)/caravan $(STAMPS)
+	cp -r $(SHARED_DATA)/camels_us/camels_attributes_v2.0 $(SHARED_DATA)/camels_us/usgs_streamflow $(DATA_DIR)/camels_us/
+	tar -xJf $(SHARED_DATA)/camels_us/basin_mean_forcing_daymet.tar.xz -C $(DATA_DIR)/camels_us
+	tar -xJf $(SHARED_DATA)/caravan/caravan_camels_timeseries.tar.xz -C $(DATA_DIR)/caravan
+	cp -r $(SHARED_DATA)/ismn $(SHARED_DATA)/landslides $(SHARED_DATA)/basins $(DATA_DIR)/
+	chmod -R u+w $(DATA_DIR)
+	@touch $@
+
+run: setup  ## the main job: QGIS with the plugin and demo layers (headless without a display)
+	$(PY) -m backend run
+
+test: setup  ## ruff and the whole test suite, headless
+	@mkdir -p $(XDG_RUNTIME_DIR) && chmod 700 $(XDG_RUNTIME_DIR)
+	$(VENV)/bin/ruff check backend stefaland_plugin tests scripts
+	$(PY) -m pytest -q
+
+lint: venv
+	$(VENV)/bin/ruff check backend stefaland_plugin tests scripts
+
+pretrain: setup  ## pretrain the masked autoencoder on the real data (resumable)
+	$(PY) -m backend pretrain --config resources/configs/pretrain.yaml --run-dir runs/pretrain
+
+benchmark-pretrain: setup  ## reconstruction benchmark on the basins withheld from pretraining
+	$(PY) -m backend benchmark pretrain --out docs/benchmark_pretrain.md
+
+benchmark: benchmark-pretrain  ## all benchmarks
+
+clean:
+	rm -rf $(STAMPS) runs dist
