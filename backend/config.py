@@ -30,7 +30,7 @@ def from_dict(cls: type[C], data: dict[str, Any], where: str = "") -> C:
     unknown = [k for k in data if k not in fields]
     if unknown:
         known = ", ".join(sorted(fields))
-        raise ConfigError(f"unknown config key {where}{unknown[0]!r} (known keys: {known})")
+        raise ConfigError(f"unknown config key {where + unknown[0]!r} (known keys: {known})")
     values = {k: _convert(hints[k], v, f"{where}{k}") for k, v in data.items()}
     try:
         return cls(**values)
@@ -116,6 +116,8 @@ def load_config(cls: type[C], path: Path, overrides: dict[str, Any] | None = Non
         raise ConfigError(f"{path}: config file not found") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of config keys, got {type(data).__name__}")
     data.update(overrides or {})
     try:
         return from_dict(cls, data)

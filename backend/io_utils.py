@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -32,9 +32,14 @@ def atomic_path(path: Path, overwrite: bool = True) -> Iterator[Path]:
     if not overwrite and path.exists():
         raise FileExistsError(f"{path}: exists; refusing to overwrite it")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
+    # not tempfile.mkstemp: its 0600 mode would end up on the final file; os.open honours the umask
+    while True:
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.partial"
+        try:
+            os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+            break
+        except FileExistsError:
+            continue
     try:
         yield tmp
         os.replace(tmp, path)
