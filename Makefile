@@ -61,6 +61,7 @@ lint: venv
 
 pretrain: setup  ## pretrain the masked autoencoder on the real data (resumable)
 	$(PY) -m backend pretrain --config resources/configs/pretrain.yaml --run-dir runs/pretrain
+	STEFALAND_ALLOW_BUNDLE_WRITE=1 $(PY) -m backend bundle-model --run-dir runs/pretrain --out-dir resources/models
 
 benchmark-pretrain: setup  ## reconstruction benchmark on the basins withheld from pretraining
 	$(PY) -m backend benchmark pretrain --out docs/benchmark_pretrain.md

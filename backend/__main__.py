@@ -11,6 +11,7 @@ from backend.errors import StefaLandError
 #: command module -> its ``add_parser`` registers one or more sub-commands
 COMMANDS: tuple[str, ...] = (
     "backend.cli_data",
+    "backend.cli_model",
 )
 
 

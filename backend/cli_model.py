@@ -1,0 +1,105 @@
+"""Model commands: ``pretrain`` and ``bundle-model``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from backend.config import load_config
+
+
+def _pretrain(args: argparse.Namespace) -> int:
+    from backend.train.pretrain import PretrainConfig, Pretrainer
+
+    overrides = {"steps": args.steps} if args.steps else None
+    cfg = load_config(PretrainConfig, args.config, overrides)
+    Pretrainer(cfg, args.run_dir).run()
+    return 0
+
+
+def _bundle(args: argparse.Namespace) -> int:
+    from backend.model.bundle import bundle_base_model
+
+    path = bundle_base_model(args.run_dir, args.out_dir)
+    print(f"bundled {path}")
+    return 0
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register ``pretrain`` and ``bundle-model``."""
+    p = sub.add_parser("pretrain", help="pretrain the masked autoencoder on the real data (resumable)")
+    p.add_argument("--config", type=Path, default=Path("resources/configs/pretrain.yaml"))
+    p.add_argument("--run-dir", type=Path, default=Path("runs/pretrain"))
+    p.add_argument("--steps", type=int, default=None, help="override the number of steps")
+    p.set_defaults(func=_pretrain)
+    b = sub.add_parser("bundle-model", help="copy a finished pretraining run into resources/models")
+    b.add_argument("--run-dir", type=Path, default=Path("runs/pretrain"))
+    b.add_argument("--out-dir", type=Path, default=Path("resources/models"))
+    b.set_defaults(func=_bundle)
+    add_more_parsers(sub)
+
+
+def _benchmark_pretrain(args: argparse.Namespace) -> int:
+    import json
+
+    from backend.benchmarks.reconstruction import run_reconstruction_benchmark
+    from backend.model.service import BUNDLED_BASE, get_base_model
+
+    base = get_base_model(args.model)
+    split_path = args.split or Path(str(args.model or BUNDLED_BASE).replace(".pt", ".split.json"))
+    split = json.loads(Path(split_path).read_text())
+    print(run_reconstruction_benchmark(base, split, args.out))
+    return 0
+
+
+def _impute(args: argparse.Namespace) -> int:
+    from backend.model.service import get_base_model, impute_attributes
+    from backend.tasks.locations import camels_location_inputs
+
+    base = get_base_model(args.model)
+    numeric: dict[str, float] = {}
+    categorical: dict[str, str] = {}
+    if args.basin:
+        loc = camels_location_inputs(args.basin, hide_groups=args.hide)
+        latlon, numeric, categorical = loc.latlon, loc.numeric, loc.categorical
+        forcings, dates = loc.forcings_raw, loc.dates
+    else:
+        if args.lat is None or args.lon is None:
+            raise ValueError("give --basin GAUGE_ID or both --lat and --lon")
+        latlon, forcings, dates = (args.lat, args.lon), None, None
+    for item in args.attr or []:
+        name, _, value = item.partition("=")
+        if name in base.normalizer.vocabularies:
+            categorical[name] = value
+        else:
+            try:
+                numeric[name] = float(value)
+            except ValueError:
+                raise ValueError(f"--attr {item}: {name} is numeric, {value!r} is not a number") from None
+    result = impute_attributes(base, latlon, numeric, categorical, forcings, dates)
+    width = max(len(n) for n in result.values)
+    for name, value in result.values.items():
+        tag = "imputed" if name in result.imputed else "given"
+        shown = f"{value:.4g}" if isinstance(value, float) else value
+        print(f"{name:<{width}}  {shown:>14}  {tag}")
+    print(f"{len(result.imputed)} imputed, {len(result.given)} given")
+    return 0
+
+
+def add_more_parsers(sub: argparse._SubParsersAction) -> None:
+    """Register ``benchmark pretrain`` and ``impute``."""
+    bench = sub.add_parser("benchmark", help="run a benchmark on the real data")
+    bench_sub = bench.add_subparsers(dest="which", required=True)
+    p = bench_sub.add_parser("pretrain", help="reconstruction benchmark on the withheld basins")
+    p.add_argument("--model", type=Path, default=None)
+    p.add_argument("--split", type=Path, default=None)
+    p.add_argument("--out", type=Path, default=None)
+    p.set_defaults(func=_benchmark_pretrain)
+    i = sub.add_parser("impute", help="fill in missing attributes of a location with the base model")
+    i.add_argument("--basin", help="a CAMELS gauge id (its attributes are the given ones)")
+    i.add_argument("--hide", nargs="*", default=[], help="static groups to hide for --basin (e.g. soil geol)")
+    i.add_argument("--lat", type=float)
+    i.add_argument("--lon", type=float)
+    i.add_argument("--attr", action="append", help="a known attribute, name=value (repeatable)")
+    i.add_argument("--model", type=Path, default=None)
+    i.set_defaults(func=_impute)

@@ -1,0 +1,1 @@
+"""Readers for the real data formats, returning typed, documented structures."""

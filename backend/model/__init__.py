@@ -1,0 +1,1 @@
+"""The StefaLand masked autoencoder over attributes and forcings."""
