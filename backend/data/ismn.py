@@ -247,8 +247,7 @@ def _refine_from_name(path: Path, meta: dict[str, str | float], sensor: str) -> 
     out = dict(meta, sensor=sensor, variable="unknown", units="")
     if match is None:
         return out
-    out["station"] = match["station"]
-    out["network"] = match["network"] or meta["network"]
+    out.update(station=match["station"], network=match["network"])
     variable, units = VARIABLES.get(match["code"], (match["code"], ""))
     out.update(variable=variable, units=units, sensor=sensor or match["sensor"])
     for name in ("depth_from", "depth_to"):

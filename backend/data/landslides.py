@@ -459,7 +459,7 @@ def _points_line(path: Path, relative: str) -> str:
     n, slides = len(points), points.n_landslides
     names = ", ".join(points.covariates)
     return (f"{relative}: {n:,} points, {slides:,} landslides, {n - slides:,} without; "
-            f"{len(points.covariates)} covariates ({names}); {points.crs}")
+            f"{len(points.covariates)} covariates ({names}); x/y taken as {points.crs}")
 
 
 def _raster_line(path: Path, relative: str) -> str:
