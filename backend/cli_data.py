@@ -10,6 +10,7 @@ import numpy as np
 from backend.data.catalogue import BasinCatalogue
 from backend.data.daymet import read_daymet
 from backend.data.usgs import read_usgs_streamflow
+from backend.errors import StefaLandError
 
 
 def _span(dates: np.ndarray) -> str:
@@ -52,7 +53,7 @@ def _optional_summaries(root: Path) -> list[str]:
     for name, func in _EXTRA_SUMMARIES.items():
         try:
             out.extend(func(root))
-        except FileNotFoundError as exc:
+        except (FileNotFoundError, ImportError, StefaLandError) as exc:
             out.append(f"{name}: not available ({exc})")
     return out
 
