@@ -12,6 +12,7 @@ from backend.errors import StefaLandError
 COMMANDS: tuple[str, ...] = (
     "backend.cli_data",
     "backend.cli_model",
+    "backend.cli_benchmark",
 )
 
 

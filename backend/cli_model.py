@@ -39,19 +39,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_more_parsers(sub)
 
 
-def _benchmark_pretrain(args: argparse.Namespace) -> int:
-    import json
-
-    from backend.benchmarks.reconstruction import run_reconstruction_benchmark
-    from backend.model.service import BUNDLED_BASE, get_base_model
-
-    base = get_base_model(args.model)
-    split_path = args.split or Path(str(args.model or BUNDLED_BASE).replace(".pt", ".split.json"))
-    split = json.loads(Path(split_path).read_text())
-    print(run_reconstruction_benchmark(base, split, args.out))
-    return 0
-
-
 def _impute(args: argparse.Namespace) -> int:
     from backend.model.service import get_base_model, impute_attributes
     from backend.tasks.locations import camels_location_inputs
@@ -87,14 +74,7 @@ def _impute(args: argparse.Namespace) -> int:
 
 
 def add_more_parsers(sub: argparse._SubParsersAction) -> None:
-    """Register ``benchmark pretrain`` and ``impute``."""
-    bench = sub.add_parser("benchmark", help="run a benchmark on the real data")
-    bench_sub = bench.add_subparsers(dest="which", required=True)
-    p = bench_sub.add_parser("pretrain", help="reconstruction benchmark on the withheld basins")
-    p.add_argument("--model", type=Path, default=None)
-    p.add_argument("--split", type=Path, default=None)
-    p.add_argument("--out", type=Path, default=None)
-    p.set_defaults(func=_benchmark_pretrain)
+    """Register ``impute``."""
     i = sub.add_parser("impute", help="fill in missing attributes of a location with the base model")
     i.add_argument("--basin", help="a CAMELS gauge id (its attributes are the given ones)")
     i.add_argument("--hide", nargs="*", default=[], help="static groups to hide for --basin (e.g. soil geol)")

@@ -182,3 +182,22 @@ def run_reconstruction_benchmark(base: BaseModel, split: dict, out: Path | None)
         from backend.io_utils import write_text_atomic
         write_text_atomic(out, report)
     return report
+
+
+def main(argv: list[str]) -> int:
+    """``python -m backend benchmark pretrain [--model M] [--split S] [--out docs/benchmark_pretrain.md]``."""
+    import argparse
+    import json
+
+    from backend.model.service import BUNDLED_BASE, get_base_model
+
+    parser = argparse.ArgumentParser(prog="python -m backend benchmark pretrain")
+    parser.add_argument("--model", type=Path, default=None)
+    parser.add_argument("--split", type=Path, default=None, help="JSON with pretrain_basins/holdout_basins")
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    base = get_base_model(args.model)
+    split_path = args.split or Path(str(args.model or BUNDLED_BASE).replace(".pt", ".split.json"))
+    split = json.loads(Path(split_path).read_text())
+    print(run_reconstruction_benchmark(base, split, args.out))
+    return 0

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -30,8 +31,9 @@ def _cached_base(path: str) -> BaseModel:
 
 
 def get_base_model(path: Path | None = None) -> BaseModel:
-    """The bundled base model (or another file), loaded once per process."""
-    return _cached_base(str(Path(path or BUNDLED_BASE).resolve()))
+    """The base model at ``path``, else ``$STEFALAND_BASE_MODEL``, else the bundled one; loaded once per process."""
+    chosen = path or os.environ.get("STEFALAND_BASE_MODEL") or BUNDLED_BASE
+    return _cached_base(str(Path(chosen).resolve()))
 
 
 @dataclass

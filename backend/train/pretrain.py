@@ -115,7 +115,23 @@ class Pretrainer:
         self.optimizer.load_state_dict(state["optimizer"])
         self.step = int(state["step"])
         self.elapsed_s = float(state["elapsed_s"])
+        self._truncate_log()
         print(f"resumed from {self.state_path} at step {self.step}")
+
+    def _truncate_log(self) -> None:
+        """Drop log rows written after the last checkpoint (they will be trained again), one row per step."""
+        log_path = self.run_dir / "loss_log.csv"
+        if not log_path.is_file():
+            return
+        with open(log_path, newline="") as handle:
+            rows = list(csv.reader(handle))
+        kept: dict[int, list[str]] = {}
+        for row in rows[1:]:
+            if row and int(row[0]) <= self.step:
+                kept[int(row[0])] = row
+        lines = [rows[0], *(kept[k] for k in sorted(kept))]
+        text = "".join(",".join(r) + "\n" for r in lines)
+        write_text_atomic(log_path, text)
 
     def save_state(self) -> None:
         """Checkpoint model, optimiser and step atomically."""
