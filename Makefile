@@ -66,7 +66,17 @@ pretrain: setup  ## pretrain the masked autoencoder on the real data (resumable)
 benchmark-pretrain: setup  ## reconstruction benchmark on the basins withheld from pretraining
 	$(PY) -m backend benchmark pretrain --out docs/benchmark_pretrain.md
 
-benchmark: benchmark-pretrain  ## all benchmarks
+benchmark-streamflow: setup  ## streamflow PUB/PUR benchmark of the four models (about 2-3 hours on 2 cores)
+	$(PY) -m backend benchmark streamflow --out docs/benchmark_streamflow.md
+
+benchmark-tasks: setup  ## soil composition, soil moisture and landslide benchmarks
+	$(PY) -m backend benchmark soil-composition --out docs/benchmark_soil_composition.md
+	$(PY) -m backend benchmark soil-moisture --out docs/benchmark_soil_moisture.md
+	$(PY) -m backend benchmark landslide --out docs/benchmark_landslide.md
+	$(PY) -m backend benchmark hazard-speed --out docs/benchmark_hazard_speed.md
+
+benchmark: benchmark-pretrain benchmark-tasks benchmark-streamflow  ## all benchmarks
+	$(PY) -m backend benchmark latency --out docs/benchmark_latency.md
 
 clean:
 	rm -rf $(STAMPS) runs dist
