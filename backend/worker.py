@@ -25,6 +25,7 @@ import math
 import os
 import platform
 import sys
+import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -155,9 +156,22 @@ def _sha256(path: Path) -> str:
     return _CHECKSUMS[key]
 
 
+MAX_PING_DELAY_S = 60.0
+
+
 def ping(params: dict[str, Any], report: Callable[[float, str], None]) -> dict[str, Any]:
-    """Versions, process id and paths of this worker (for the plugin's diagnostics)."""
+    """Versions, process id and paths of this worker (for the plugin's diagnostics).
+
+    ``delay_s`` (optional, at most 60) makes the answer wait that long while reporting progress every
+    0.1 s: a harmless long request to check progress, cancelling and restarts end to end.
+    """
     from backend.paths import MODELS_DIR, PROJECT_ROOT, data_root
+
+    delay = min(max(float(params.get("delay_s") or 0.0), 0.0), MAX_PING_DELAY_S)
+    started = time.monotonic()
+    while (elapsed := time.monotonic() - started) < delay:
+        report(elapsed / delay, f"waiting {elapsed:.1f}/{delay:.1f} s")
+        time.sleep(min(0.1, delay - elapsed))
 
     versions = {"python": platform.python_version()}
     for name in ("numpy", "torch"):

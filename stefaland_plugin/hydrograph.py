@@ -1,0 +1,260 @@
+"""A hydrograph drawn with QPainter: predicted and observed streamflow (mm/day) over dates."""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from qgis.PyQt.QtCore import QPointF, QRectF, QSize, Qt
+from qgis.PyQt.QtGui import QColor, QFontMetrics, QPainter, QPainterPath, QPen
+from qgis.PyQt.QtWidgets import QSizePolicy, QWidget
+
+PREDICTED_COLOR = QColor(31, 119, 180)
+OBSERVED_COLOR = QColor(60, 60, 60)
+
+
+@dataclass
+class Hydrograph:
+    """Daily series: ``predicted`` and ``observed`` aligned with ``dates`` (None = missing)."""
+
+    dates: list[date]
+    predicted: list[float | None]
+    observed: list[float | None] = field(default_factory=list)
+    title: str = ""
+    nse: float | None = None
+    kge: float | None = None
+
+    @property
+    def has_observed(self) -> bool:
+        return any(v is not None for v in self.observed)
+
+
+def _float(text: str) -> float | None:
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def read_prediction_csv(path: str | Path, title: str = "") -> Hydrograph:
+    """Read the backend's prediction CSV.
+
+    Expected columns: ``date`` (ISO), a predicted column (name containing ``pred`` or ``sim``) and
+    optionally an observed column (name containing ``obs``), in mm/day.
+    """
+    with open(path, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        columns = reader.fieldnames or []
+        lower = {c.lower(): c for c in columns}
+        date_col = lower.get("date") or (columns[0] if columns else None)
+        pred_col = next((c for c in columns if "pred" in c.lower() or "sim" in c.lower()), None)
+        obs_col = next((c for c in columns if "obs" in c.lower()), None)
+        if date_col is None or pred_col is None:
+            raise ValueError(f"{path}: needs a date column and a predicted streamflow column, got {columns}")
+        dates, predicted, observed = [], [], []
+        for row in reader:
+            dates.append(date.fromisoformat(row[date_col][:10]))
+            predicted.append(_float(row[pred_col]))
+            observed.append(_float(row[obs_col]) if obs_col else None)
+    return Hydrograph(dates, predicted, observed if obs_col else [], title)
+
+
+def nice_step(span: float, target_ticks: int = 5) -> float:
+    """A round tick step (1, 2, 2.5 or 5 times a power of ten) giving about ``target_ticks`` ticks."""
+    if span <= 0:
+        return 1.0
+    raw = span / target_ticks
+    power = 10 ** math.floor(math.log10(raw))
+    for factor in (1, 2, 2.5, 5, 10):
+        if raw <= factor * power:
+            return factor * power
+    return 10 * power
+
+
+def date_ticks(first: date, last: date) -> list[tuple[date, str]]:
+    """Tick dates with labels: years for long spans, months (or quarters) for short ones."""
+    days = (last - first).days
+    ticks: list[tuple[date, str]] = []
+    if days > 3 * 365:
+        step = max(1, round((last.year - first.year) / 8))
+        for year in range(first.year + (first.month > 1 or first.day > 1), last.year + 1, step):
+            ticks.append((date(year, 1, 1), str(year)))
+        return ticks
+    months = 1 if days <= 400 else 3
+    year, month = first.year, first.month
+    if first.day > 1:
+        month += 1
+    while True:
+        year += (month - 1) // 12
+        month = (month - 1) % 12 + 1
+        tick = date(year, month, 1)
+        if tick > last:
+            return ticks
+        if (month - 1) % months == 0:
+            ticks.append((tick, tick.strftime("%Y-%m")))
+        month += 1
+
+
+class HydrographWidget(QWidget):
+    """Plots a :class:`Hydrograph`; shows a message when there is none."""
+
+    MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 58, 14, 44, 40
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._data: Hydrograph | None = None
+        self._message = self.tr("Click a basin to see its hydrograph.")
+        self.setMinimumSize(320, 220)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+    def sizeHint(self) -> QSize:
+        return QSize(460, 280)
+
+    def set_hydrograph(self, data: Hydrograph) -> None:
+        self._data = data if data.dates else None
+        self._message = "" if self._data else self.tr("The prediction holds no days.")
+        self.update()
+
+    def show_message(self, message: str) -> None:
+        self._data = None
+        self._message = message
+        self.update()
+
+    @property
+    def hydrograph(self) -> Hydrograph | None:
+        return self._data
+
+    # ----------------------------------------------------------------- painting
+    def paintEvent(self, event) -> None:
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        painter.fillRect(self.rect(), QColor(255, 255, 255))
+        if self._data is None:
+            painter.setPen(QColor(90, 90, 90))
+            painter.drawText(QRectF(self.rect()), int(Qt.AlignmentFlag.AlignCenter) | int(Qt.TextFlag.TextWordWrap),
+                             self._message)
+            painter.end()
+            return
+        self._paint_plot(painter, self._data)
+        painter.end()
+
+    def _plot_rect(self) -> QRectF:
+        return QRectF(self.MARGIN_LEFT, self.MARGIN_TOP,
+                      max(10.0, self.width() - self.MARGIN_LEFT - self.MARGIN_RIGHT),
+                      max(10.0, self.height() - self.MARGIN_TOP - self.MARGIN_BOTTOM))
+
+    def _paint_plot(self, painter: QPainter, data: Hydrograph) -> None:
+        plot = self._plot_rect()
+        values = [v for v in data.predicted + data.observed if v is not None]
+        top = max(values) if values else 1.0
+        step = nice_step(top if top > 0 else 1.0)
+        y_max = step * math.ceil((top if top > 0 else 1.0) / step)
+        first, last = data.dates[0], data.dates[-1]
+        span = max(1, (last - first).days)
+
+        def x_of(day: date) -> float:
+            return plot.left() + plot.width() * (day - first).days / span
+
+        def y_of(value: float) -> float:
+            return plot.bottom() - plot.height() * value / y_max
+
+        metrics = QFontMetrics(painter.font())
+        self._paint_y_axis(painter, plot, step, y_max, y_of, metrics)
+        self._paint_x_axis(painter, plot, first, last, x_of, metrics)
+        if data.has_observed:
+            self._paint_series(painter, data.dates, data.observed, x_of, y_of, QPen(OBSERVED_COLOR, 1.0))
+        self._paint_series(painter, data.dates, data.predicted, x_of, y_of, QPen(PREDICTED_COLOR, 1.4))
+        painter.setPen(QPen(QColor(0, 0, 0), 1.0))
+        painter.drawRect(plot)
+        self._paint_header(painter, data, metrics)
+
+    def _paint_y_axis(self, painter, plot: QRectF, step: float, y_max: float, y_of, metrics) -> None:
+        grid = QPen(QColor(225, 225, 225), 1.0)
+        text = QPen(QColor(40, 40, 40))
+        n = int(round(y_max / step))
+        decimals = 0 if step >= 1 else (1 if step >= 0.1 else 2)
+        for i in range(n + 1):
+            value = i * step
+            y = y_of(value)
+            painter.setPen(grid)
+            painter.drawLine(QPointF(plot.left(), y), QPointF(plot.right(), y))
+            painter.setPen(text)
+            label = f"{value:.{decimals}f}"
+            painter.drawText(QRectF(0, y - metrics.height() / 2, plot.left() - 6, metrics.height()),
+                             int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter), label)
+        painter.save()
+        painter.translate(12, plot.center().y())
+        painter.rotate(-90)
+        painter.drawText(QRectF(-plot.height() / 2, -metrics.height() / 2, plot.height(), metrics.height()),
+                         int(Qt.AlignmentFlag.AlignCenter), self.tr("streamflow (mm/day)"))
+        painter.restore()
+
+    def _paint_x_axis(self, painter, plot: QRectF, first: date, last: date, x_of, metrics) -> None:
+        painter.setPen(QPen(QColor(40, 40, 40)))
+        right_edge = -1e9
+        for day, label in date_ticks(first, last):
+            x = x_of(day)
+            painter.drawLine(QPointF(x, plot.bottom()), QPointF(x, plot.bottom() + 4))
+            width = metrics.horizontalAdvance(label)
+            left = x - width / 2
+            if left < right_edge + 8 or x + width / 2 > self.width() - 2:
+                continue  # would overlap the previous label or leave the widget
+            painter.drawText(QRectF(left, plot.bottom() + 6, width, metrics.height()),
+                             int(Qt.AlignmentFlag.AlignCenter), label)
+            right_edge = left + width
+        caption = f"{first.isoformat()} – {last.isoformat()}"
+        painter.setPen(QPen(QColor(110, 110, 110)))
+        painter.drawText(QRectF(plot.left(), plot.bottom() + 8 + metrics.height(), plot.width(), metrics.height()),
+                         int(Qt.AlignmentFlag.AlignRight), caption)
+
+    @staticmethod
+    def _paint_series(painter, dates, values, x_of, y_of, pen: QPen) -> None:
+        """Line through the values; a missing value breaks the line."""
+        path = QPainterPath()
+        drawing = False
+        for day, value in zip(dates, values, strict=False):
+            if value is None:
+                drawing = False
+                continue
+            point = QPointF(x_of(day), y_of(value))
+            if drawing:
+                path.lineTo(point)
+            else:
+                path.moveTo(point)
+                drawing = True
+        painter.setPen(pen)
+        painter.drawPath(path)
+
+    def _paint_header(self, painter, data: Hydrograph, metrics) -> None:
+        """Title and scores on the first line, legend on the second, both above the plot."""
+        line = metrics.height()
+        painter.setPen(QPen(QColor(0, 0, 0)))
+        if data.nse is not None or data.kge is not None:
+            scores = "  ".join(f"{name} {value:.2f}" for name, value in (("NSE", data.nse), ("KGE", data.kge))
+                               if value is not None)
+        else:
+            scores = self.tr("no observations: no scores")
+        width = self.width() - self.MARGIN_LEFT - self.MARGIN_RIGHT
+        title_width = max(0, width - metrics.horizontalAdvance(scores) - 12)
+        title = metrics.elidedText(data.title, Qt.TextElideMode.ElideRight, title_width)
+        painter.drawText(QRectF(self.MARGIN_LEFT, 2, title_width, line),
+                         int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), title)
+        painter.drawText(QRectF(self.MARGIN_LEFT, 2, width, line),
+                         int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter), scores)
+        entries = [(self.tr("Predicted"), PREDICTED_COLOR, 1.4)]
+        if data.has_observed:
+            entries.append((self.tr("Observed"), OBSERVED_COLOR, 1.0))
+        x = float(self.MARGIN_LEFT)
+        y = 4 + line + line / 2
+        for label, color, width in entries:
+            painter.setPen(QPen(color, width + 0.6))
+            painter.drawLine(QPointF(x, y), QPointF(x + 22, y))
+            painter.setPen(QPen(QColor(0, 0, 0)))
+            text_width = metrics.horizontalAdvance(label)
+            painter.drawText(QRectF(x + 26, y - line / 2, text_width + 2, line),
+                             int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), label)
+            x += 26 + text_width + 18

@@ -1,0 +1,92 @@
+"""Landslide susceptibility: a covariate raster in, a two-band GeoTIFF (probability, 5 classes) out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from qgis.core import QgsMapLayerProxyModel, QgsRasterLayer
+from qgis.gui import QgsFileWidget, QgsMapLayerComboBox
+from qgis.PyQt import sip
+from qgis.PyQt.QtCore import Qt
+from qgis.PyQt.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QVBoxLayout
+
+from . import settings
+from .layers import add_to_project, susceptibility_layers
+from .tasks import WorkerTask
+
+
+def raster_file(layer: QgsRasterLayer | None, typed_path: str) -> Path | None:
+    """The raster file to send: a typed path wins, else the layer's file (GDAL layers only)."""
+    if typed_path:
+        return Path(typed_path)
+    if layer is None or layer.providerType() != "gdal":
+        return None
+    path = Path(layer.source().split("|")[0])
+    return path if path.is_file() else None
+
+
+class LandslideDialog(QDialog):
+    """Pick a covariate raster and an output GeoTIFF; the result is added as two styled layers."""
+
+    def __init__(self, dock, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("StefaLandLandslideDialog")
+        self.setWindowTitle(self.tr("StefaLand – landslide susceptibility"))
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+        self.dock = dock
+        layout = QVBoxLayout(self)
+        intro = QLabel(self.tr("The raster needs the terrain covariates the landslide model was trained "
+                               "on, one per band (for the Ecuador demo: data/landslides/ecuador_lsl/ta.tif)."))
+        intro.setWordWrap(True)
+        layout.addWidget(intro)
+        form = QFormLayout()
+        self.layer_combo = QgsMapLayerComboBox()
+        self.layer_combo.setFilters(QgsMapLayerProxyModel.Filter.RasterLayer)
+        self.layer_combo.setAllowEmptyLayer(True)
+        self.input_file = QgsFileWidget()
+        self.input_file.setFilter(self.tr("GeoTIFF (*.tif *.tiff);;All files (*)"))
+        self.output_file = QgsFileWidget()
+        self.output_file.setStorageMode(QgsFileWidget.StorageMode.SaveFile)
+        self.output_file.setFilter(self.tr("GeoTIFF (*.tif)"))
+        self.output_file.setFilePath(str(settings.output_dir() / "landslide_susceptibility.tif"))
+        form.addRow(self.tr("Raster layer"), self.layer_combo)
+        form.addRow(self.tr("…or raster file"), self.input_file)
+        form.addRow(self.tr("Output GeoTIFF"), self.output_file)
+        layout.addLayout(form)
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        layout.addWidget(self.status)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Close)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText(self.tr("Map susceptibility"))
+        buttons.accepted.connect(self.run)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self.resize(520, 220)
+
+    def run(self) -> None:
+        raster = raster_file(self.layer_combo.currentLayer(), self.input_file.filePath())
+        out_tif = self.output_file.filePath()
+        if raster is None:
+            self.status.setText(self.tr("Choose a raster layer stored in a file, or a raster file."))
+            return
+        if not out_tif:
+            self.status.setText(self.tr("Choose where to write the GeoTIFF."))
+            return
+        if Path(out_tif).suffix.lower() not in (".tif", ".tiff"):
+            out_tif += ".tif"
+        task = WorkerTask(self.tr("Landslide susceptibility of {}").format(raster.name), "hazard_map",
+                          {"raster": str(raster), "out_tif": out_tif}, outputs=[out_tif], on_done=self._done)
+        self.dock.run_task(task)
+        self.status.setText(self.tr("Running (progress in the StefaLand panel)…"))
+
+    def _done(self, task: WorkerTask) -> None:
+        if task.ok:
+            tif = (task.result or {}).get("out_tif") or task.params["out_tif"]
+            try:
+                add_to_project(susceptibility_layers(tif))
+            except ValueError as exc:
+                task.ok, task.error = False, str(exc)
+        if sip.isdeleted(self):
+            return
+        self.status.setText(self.tr("Done: {}").format(task.params["out_tif"]) if task.ok
+                            else self.tr("Failed: {}").format(task.error))

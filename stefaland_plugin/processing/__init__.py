@@ -1,0 +1,1 @@
+"""The StefaLand Processing provider and its algorithms (imported lazily by the provider)."""

@@ -1,0 +1,215 @@
+"""Shared pieces of the StefaLand Processing algorithms: calling the worker, points, styling outputs.
+
+Processing already runs algorithms off the main thread, so they call the worker synchronously,
+forward its progress to ``feedback`` and stop (killing the worker) when ``feedback.isCanceled()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from qgis.core import (
+    Qgis,
+    QgsCoordinateReferenceSystem,
+    QgsCoordinateTransform,
+    QgsFeature,
+    QgsFeatureSource,
+    QgsField,
+    QgsProcessingAlgorithm,
+    QgsProcessingContext,
+    QgsProcessingException,
+    QgsProcessingFeedback,
+    QgsProcessingLayerPostProcessorInterface,
+)
+from qgis.PyQt.QtCore import QCoreApplication, QVariant
+from qgis.PyQt.QtGui import QIcon
+
+from ..settings import icon_path
+from ..tasks import remove_outputs
+from ..worker_client import WorkerCancelled, WorkerError, shared_client
+
+WGS84 = QgsCoordinateReferenceSystem("EPSG:4326")
+
+
+def new_field(name: str, kind: str) -> QgsField:
+    """A field of kind "double", "int" or "string" (QMetaType on QGIS >= 3.38, QVariant before)."""
+    if Qgis.QGIS_VERSION_INT >= 33800:
+        from qgis.PyQt.QtCore import QMetaType
+
+        types = {"double": QMetaType.Type.Double, "int": QMetaType.Type.Int, "string": QMetaType.Type.QString}
+    else:
+        types = {"double": QVariant.Type.Double, "int": QVariant.Type.Int, "string": QVariant.Type.String}
+    return QgsField(name, types[kind])
+
+
+def tr(text: str) -> str:
+    return QCoreApplication.translate("StefaLand", text)
+
+
+class WorkerStopped(QgsProcessingException):
+    """Nothing more can be done in this run: cancelled, method not available, or worker gone."""
+
+
+class RequestFailed(QgsProcessingException):
+    """One request failed (bad input for that feature or gauge); others may still succeed."""
+
+
+_FATAL = ("MethodNotAvailable", "UnknownMethod", "WorkerDied", "WorkerNotStarted", "ImportError")
+
+
+class WorkerAlgorithm(QgsProcessingAlgorithm):
+    """Base class: names, icon, and :meth:`call` to run one worker request."""
+
+    NAME = ""
+    DISPLAY = ""
+    GROUP = ""
+    HELP = ""
+
+    def tr(self, text: str) -> str:
+        return tr(text)
+
+    def createInstance(self):
+        return type(self)()
+
+    def name(self) -> str:
+        return self.NAME
+
+    def displayName(self) -> str:
+        return self.tr(self.DISPLAY)
+
+    def group(self) -> str:
+        return self.tr(self.GROUP)
+
+    def groupId(self) -> str:
+        return self.GROUP.lower().replace(" ", "_")
+
+    def shortHelpString(self) -> str:
+        return self.tr(self.HELP)
+
+    def icon(self) -> QIcon:
+        return QIcon(icon_path())
+
+    def call(self, method: str, params: dict[str, Any], feedback: QgsProcessingFeedback | None,
+             outputs: Iterable[str | Path] = (), span: tuple[float, float] = (0.0, 1.0)) -> dict[str, Any]:
+        """Run ``method`` in the worker; progress maps onto ``span`` of the algorithm's bar.
+
+        Raises:
+            WorkerStopped: cancelled, the method is not available in this backend version, or the
+                worker could not run; nothing else will work in this run.
+            RequestFailed: the backend rejected this request (message from the backend).
+        On cancel or error the ``outputs`` files are removed.
+        """
+        feedback = feedback or QgsProcessingFeedback()
+        low, high = span
+
+        def report(fraction: float, message: str) -> None:
+            feedback.setProgress(100.0 * (low + (high - low) * fraction))
+            if message:
+                feedback.setProgressText(message)
+
+        try:
+            return shared_client().request(method, params, progress=report, is_cancelled=feedback.isCanceled)
+        except WorkerCancelled:
+            remove_outputs(Path(p) for p in outputs)
+            raise WorkerStopped(self.tr("Cancelled.")) from None
+        except WorkerError as exc:
+            remove_outputs(Path(p) for p in outputs)
+            error = WorkerStopped if exc.error_type in _FATAL else RequestFailed
+            raise error(str(exc)) from None
+
+
+def to_wgs84(source: QgsFeatureSource, context: QgsProcessingContext) -> QgsCoordinateTransform:
+    return QgsCoordinateTransform(source.sourceCrs(), WGS84, context.transformContext())
+
+
+def is_id_field(name: str) -> bool:
+    lowered = name.lower()
+    return lowered in ("id", "fid", "objectid") or lowered.endswith("_id")
+
+
+def known_attributes(feature: QgsFeature) -> dict[str, float]:
+    """Numeric, non-null attribute values of a feature (id-like fields left out)."""
+    out: dict[str, float] = {}
+    for field in feature.fields():
+        if not field.isNumeric() or is_id_field(field.name()):
+            continue
+        value = feature[field.name()]
+        if value is None or (hasattr(value, "isNull") and value.isNull()):
+            continue
+        try:
+            out[field.name()] = float(value)
+        except (TypeError, ValueError):
+            continue
+    return out
+
+
+def feature_location(feature: QgsFeature, transform: QgsCoordinateTransform) -> tuple[float, float] | None:
+    """(lat, lon) of a point, or of a point on the surface of a polygon, in WGS84; None without geometry."""
+    geometry = feature.geometry()
+    if geometry is None or geometry.isEmpty():
+        return None
+    point = geometry.pointOnSurface()
+    point.transform(transform)
+    xy = point.asPoint()
+    return xy.y(), xy.x()
+
+
+def point_records(source: QgsFeatureSource, context: QgsProcessingContext,
+                  feedback: QgsProcessingFeedback) -> tuple[list[dict[str, Any]], dict[str, QgsFeature]]:
+    """``[{id, lat, lon, attributes}]`` for every feature with a geometry, and the features by id."""
+    transform = to_wgs84(source, context)
+    records, features = [], {}
+    for feature in source.getFeatures():
+        if feedback.isCanceled():
+            break
+        location = feature_location(feature, transform)
+        if location is None:
+            feedback.pushInfo(tr("Feature {} has no geometry: skipped").format(feature.id()))
+            continue
+        key = str(feature.id())
+        records.append({"id": key, "lat": location[0], "lon": location[1],
+                        "attributes": known_attributes(feature)})
+        features[key] = feature
+    return records, features
+
+
+class StylePostProcessor(QgsProcessingLayerPostProcessorInterface):
+    """Applies a StefaLand QML style to an output layer once Processing loaded it."""
+
+    _alive: list[StylePostProcessor] = []  # Processing keeps a C++ pointer only
+
+    def __init__(self, style: str) -> None:
+        super().__init__()
+        self.style = style
+
+    @classmethod
+    def create(cls, style: str) -> StylePostProcessor:
+        processor = cls(style)
+        cls._alive.append(processor)
+        del cls._alive[:-20]
+        return processor
+
+    def postProcessLayer(self, layer, context, feedback) -> None:
+        from ..layers import apply_style, susceptibility_style
+
+        style = susceptibility_style(layer) if self.style == "susceptibility" else self.style
+        apply_style(layer, style)
+
+
+def load_on_completion(context: QgsProcessingContext, source: str, name: str, output: str,
+                       style: str | None = None) -> None:
+    """Ask Processing to add ``source`` to the project when the algorithm finishes (styled)."""
+    if context.project() is None:
+        return
+    details = QgsProcessingContext.LayerDetails(name, context.project(), output)
+    if style:
+        details.setPostProcessor(StylePostProcessor.create(style))
+    context.addLayerToLoadOnCompletion(source, details)
+
+
+def set_style_on_completion(context: QgsProcessingContext, dest_id: str, style: str) -> None:
+    """Style a sink output that Processing will load anyway."""
+    if dest_id and context.willLoadLayerOnCompletion(dest_id):
+        context.layerToLoadOnCompletionDetails(dest_id).setPostProcessor(StylePostProcessor.create(style))

@@ -1,0 +1,38 @@
+"""The Processing provider ``stefaland``; algorithm modules are imported only in loadAlgorithms."""
+
+from __future__ import annotations
+
+import importlib
+
+from qgis.core import QgsProcessingProvider
+from qgis.PyQt.QtGui import QIcon
+
+from ..settings import icon_path, plugin_version
+
+#: module (in this package) -> algorithm classes
+ALGORITHMS: dict[str, tuple[str, ...]] = {
+    "demo_algorithm": ("LoadDemoAlgorithm",),
+    "streamflow_algorithms": ("PredictStreamflowAlgorithm", "FinetuneAlgorithm"),
+    "landslide_algorithm": ("LandslideSusceptibilityAlgorithm",),
+    "soil_algorithms": ("SoilCompositionAlgorithm", "SoilMoistureAlgorithm", "FillAttributesAlgorithm"),
+}
+
+
+class StefaLandProvider(QgsProcessingProvider):
+    def id(self) -> str:
+        return "stefaland"
+
+    def name(self) -> str:
+        return "StefaLand"
+
+    def longName(self) -> str:
+        return f"StefaLand {plugin_version()}"
+
+    def icon(self) -> QIcon:
+        return QIcon(icon_path())
+
+    def loadAlgorithms(self) -> None:
+        for module_name, classes in ALGORITHMS.items():
+            module = importlib.import_module(f"{__package__}.{module_name}")
+            for class_name in classes:
+                self.addAlgorithm(getattr(module, class_name)())

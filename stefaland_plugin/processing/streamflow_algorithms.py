@@ -1,0 +1,225 @@
+"""Processing: Predict streamflow (basins + period -> CSV table and scored layer), Fine-tune on gauges."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+from qgis.core import (
+    QgsFeature,
+    QgsFeatureSink,
+    QgsFields,
+    QgsProcessing,
+    QgsProcessingException,
+    QgsProcessingOutputFile,
+    QgsProcessingOutputString,
+    QgsProcessingParameterBoolean,
+    QgsProcessingParameterDateTime,
+    QgsProcessingParameterFeatureSink,
+    QgsProcessingParameterFeatureSource,
+    QgsProcessingParameterField,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterFileDestination,
+    QgsProcessingParameterFolderDestination,
+    QgsProcessingUtils,
+)
+from qgis.PyQt.QtCore import QDate
+
+from .. import settings
+from ..gauges import gauge_field, normalize_gauge_id
+from .base import RequestFailed, WorkerAlgorithm, load_on_completion, new_field
+
+SCORE_FIELDS = (("gauge_id", "string"), ("n_days", "int"), ("nse", "double"), ("kge", "double"),
+                ("has_obs", "int"), ("imputed", "string"), ("forcing", "string"), ("csv", "string"))
+
+
+def combine_csvs(parts: dict[str, Path], out_csv: Path) -> int:
+    """Concatenate per-gauge CSVs into one long table with a leading ``gauge_id`` column; returns rows."""
+    rows = 0
+    tmp = out_csv.with_name(f".{out_csv.name}.partial")
+    out_csv.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with tmp.open("w", newline="", encoding="utf-8") as out:
+            writer = None
+            for gauge_id, path in parts.items():
+                with path.open(newline="", encoding="utf-8") as fh:
+                    reader = csv.reader(fh)
+                    header = next(reader, None)
+                    if header is None:
+                        continue
+                    if writer is None:
+                        writer = csv.writer(out)
+                        writer.writerow(["gauge_id", *header])
+                    for row in reader:
+                        writer.writerow([gauge_id, *row])
+                        rows += 1
+        os.replace(tmp, out_csv)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return rows
+
+
+class PredictStreamflowAlgorithm(WorkerAlgorithm):
+    NAME = "predict_streamflow"
+    DISPLAY = "Predict streamflow"
+    GROUP = "Streamflow"
+    HELP = ("Predicts daily streamflow (mm/day) for every basin or gauge of the input layer over the period. "
+            "The gauge id comes from the chosen field, else from a gauge_id (8-digit string) or hru_id "
+            "(integer, official CAMELS outlines) field. Writes one CSV table (gauge_id, date, predicted and, "
+            "where observed, observed streamflow) and a copy of the input with NSE/KGE per gauge.")
+    INPUT, GAUGE_FIELD, START, END, ADAPTER = "INPUT", "GAUGE_FIELD", "START", "END", "ADAPTER"
+    OUTPUT_CSV, OUTPUT, N_GAUGES = "OUTPUT_CSV", "OUTPUT", "N_GAUGES"
+
+    def initAlgorithm(self, config=None) -> None:
+        self.addParameter(QgsProcessingParameterFeatureSource(
+            self.INPUT, self.tr("Basins or gauges"),
+            [QgsProcessing.SourceType.TypeVectorPolygon, QgsProcessing.SourceType.TypeVectorPoint]))
+        self.addParameter(QgsProcessingParameterField(
+            self.GAUGE_FIELD, self.tr("Gauge id field (default: gauge_id or hru_id)"), None, self.INPUT,
+            optional=True))
+        date_type = QgsProcessingParameterDateTime.Type.Date
+        self.addParameter(QgsProcessingParameterDateTime(self.START, self.tr("Start"), date_type, QDate(1990, 1, 1)))
+        self.addParameter(QgsProcessingParameterDateTime(self.END, self.tr("End"), date_type, QDate(1999, 12, 31)))
+        self.addParameter(QgsProcessingParameterFile(
+            self.ADAPTER, self.tr("Fine-tuned adapter (empty: the bundled model)"),
+            QgsProcessingParameterFile.Behavior.File, optional=True))
+        self.addParameter(QgsProcessingParameterFileDestination(
+            self.OUTPUT_CSV, self.tr("Streamflow table"), self.tr("CSV files (*.csv)")))
+        self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, self.tr("Basins with scores")))
+        self.addOutput(QgsProcessingOutputString(self.N_GAUGES, self.tr("Gauges predicted")))
+
+    def processAlgorithm(self, parameters, context, feedback):
+        source = self.parameterAsSource(parameters, self.INPUT, context)
+        if source is None:
+            raise QgsProcessingException(self.invalidSourceError(parameters, self.INPUT))
+        field = self.parameterAsString(parameters, self.GAUGE_FIELD, context) or gauge_field(source.fields())
+        if not field:
+            raise QgsProcessingException(self.tr("The layer has no gauge_id or hru_id field: choose the field "
+                                                 "holding the 8-digit USGS gauge id."))
+        start = self.parameterAsDateTime(parameters, self.START, context).date()
+        end = self.parameterAsDateTime(parameters, self.END, context).date()
+        if start > end:
+            raise QgsProcessingException(self.tr("Start is after end."))
+        start_iso, end_iso = start.toString("yyyy-MM-dd"), end.toString("yyyy-MM-dd")
+        adapter = self.parameterAsFile(parameters, self.ADAPTER, context)
+        out_csv = Path(self.parameterAsFileOutput(parameters, self.OUTPUT_CSV, context))
+
+        features = []
+        for feature in source.getFeatures():
+            gauge = normalize_gauge_id(feature[field])
+            if gauge is None:
+                feedback.pushWarning(self.tr("Feature {}: no gauge id in {}; skipped").format(feature.id(), field))
+                continue
+            features.append((feature, gauge))
+        gauges = sorted({g for _, g in features})
+        if not gauges:
+            raise QgsProcessingException(self.tr("No feature carries a gauge id."))
+
+        work = Path(QgsProcessingUtils.tempFolder()) / f"stefaland_streamflow_{uuid.uuid4().hex[:8]}"
+        work.mkdir(parents=True, exist_ok=True)
+        results, parts = {}, {}
+        try:
+            for i, gauge in enumerate(gauges):
+                if feedback.isCanceled():
+                    break
+                part = work / f"{gauge}.csv"
+                params = {"gauge_id": gauge, "start": start_iso, "end": end_iso, "out_csv": str(part)}
+                if adapter:
+                    params["adapter"] = adapter
+                feedback.setProgressText(self.tr("Gauge {} ({}/{})").format(gauge, i + 1, len(gauges)))
+                try:
+                    result = self.call("predict_streamflow", params, feedback, outputs=[part],
+                                       span=(i / len(gauges), (i + 1) / len(gauges)))
+                except RequestFailed as exc:
+                    feedback.reportError(self.tr("Gauge {}: {}").format(gauge, exc))
+                    continue
+                results[gauge] = result
+                parts[gauge] = Path(result.get("csv") or part)
+            if feedback.isCanceled():
+                raise QgsProcessingException(self.tr("Cancelled."))
+            if not results:
+                raise QgsProcessingException(self.tr("No gauge could be predicted (see the log)."))
+            rows = combine_csvs(parts, out_csv)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+        fields = QgsProcessingUtils.combineFields(source.fields(), self._score_fields())
+        sink, dest_id = self.parameterAsSink(parameters, self.OUTPUT, context, fields, source.wkbType(),
+                                             source.sourceCrs())
+        if sink is None:
+            raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT))
+        for feature, gauge in features:
+            result = results.get(gauge)
+            if result is None:
+                continue
+            out = QgsFeature(fields)
+            out.setGeometry(feature.geometry())
+            scores = [gauge, result.get("n_days"), result.get("nse"), result.get("kge"),
+                      int(bool(result.get("has_observations"))), ", ".join(result.get("imputed") or []),
+                      result.get("forcing_source"), str(out_csv)]
+            out.setAttributes(list(feature.attributes()) + scores)
+            sink.addFeature(out, QgsFeatureSink.Flag.FastInsert)
+        load_on_completion(context, str(out_csv), self.tr("Streamflow predictions"), self.OUTPUT_CSV)
+        feedback.pushInfo(self.tr("{} gauges, {} rows written to {}").format(len(results), rows, out_csv))
+        return {self.OUTPUT_CSV: str(out_csv), self.OUTPUT: dest_id, self.N_GAUGES: str(len(results))}
+
+    @staticmethod
+    def _score_fields() -> QgsFields:
+        fields = QgsFields()
+        for name, kind in SCORE_FIELDS:
+            fields.append(new_field(f"sf_{name}", kind))
+        return fields
+
+
+class FinetuneAlgorithm(WorkerAlgorithm):
+    NAME = "finetune_on_gauges"
+    DISPLAY = "Fine-tune on gauges"
+    GROUP = "Streamflow"
+    HELP = ("Trains a streamflow adapter on your own gauges (encoder frozen). The files are checked first "
+            "and every problem is listed. Gauges CSV: gauge_id, lat, lon and known attributes; streamflow "
+            "CSV: gauge_id, date, streamflow (mm/day); forcings folder: one daily file per gauge.")
+    GAUGES_CSV, STREAMFLOW_CSV, FORCINGS_DIR = "GAUGES_CSV", "STREAMFLOW_CSV", "FORCINGS_DIR"
+    OUTPUT_DIR, ACTIVATE, ADAPTER, METRICS = "OUTPUT_DIR", "ACTIVATE", "ADAPTER", "METRICS"
+
+    def initAlgorithm(self, config=None) -> None:
+        file_behaviour = QgsProcessingParameterFile.Behavior.File
+        self.addParameter(QgsProcessingParameterFile(self.GAUGES_CSV, self.tr("Gauges CSV"), file_behaviour,
+                                                     extension="csv"))
+        self.addParameter(QgsProcessingParameterFile(self.STREAMFLOW_CSV, self.tr("Streamflow CSV"),
+                                                     file_behaviour, extension="csv"))
+        self.addParameter(QgsProcessingParameterFile(self.FORCINGS_DIR, self.tr("Forcings folder"),
+                                                     QgsProcessingParameterFile.Behavior.Folder))
+        self.addParameter(QgsProcessingParameterFolderDestination(self.OUTPUT_DIR, self.tr("Adapter folder")))
+        self.addParameter(QgsProcessingParameterBoolean(
+            self.ACTIVATE, self.tr("Use the new adapter for predictions in the StefaLand panel"), True))
+        self.addOutput(QgsProcessingOutputFile(self.ADAPTER, self.tr("Adapter")))
+        self.addOutput(QgsProcessingOutputString(self.METRICS, self.tr("Metrics (JSON)")))
+
+    def processAlgorithm(self, parameters, context, feedback):
+        params = {
+            "gauges_csv": self.parameterAsFile(parameters, self.GAUGES_CSV, context),
+            "streamflow_csv": self.parameterAsFile(parameters, self.STREAMFLOW_CSV, context),
+            "forcings_dir": self.parameterAsFile(parameters, self.FORCINGS_DIR, context),
+            "out_dir": self.parameterAsString(parameters, self.OUTPUT_DIR, context),
+        }
+        feedback.setProgressText(self.tr("Checking the files"))
+        problems = self.call("validate_gauges", params, feedback, span=(0.0, 0.05)).get("problems", [])
+        if problems:
+            for problem in problems:
+                feedback.reportError(str(problem))
+            raise QgsProcessingException(self.tr("{} problem(s) in the input files:\n{}").format(
+                len(problems), "\n".join(map(str, problems))))
+        result = self.call("finetune_streamflow", params, feedback, span=(0.05, 1.0))
+        adapter = str(result.get("adapter") or "")
+        if adapter and self.parameterAsBoolean(parameters, self.ACTIVATE, context):
+            settings.put(settings.KEY_LATEST_ADAPTER, adapter)
+            settings.put(settings.KEY_ADAPTER, adapter)
+            feedback.pushInfo(self.tr("The new adapter is now used for predictions: {}").format(adapter))
+        metrics = json.dumps(result.get("metrics", {}))
+        feedback.pushInfo(self.tr("Metrics: {}").format(metrics))
+        return {self.OUTPUT_DIR: params["out_dir"], self.ADAPTER: adapter, self.METRICS: metrics}
