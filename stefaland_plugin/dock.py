@@ -37,7 +37,8 @@ class StefaLandDock(QgsDockWidget):
     predictionShown = pyqtSignal(str)  # gauge id
 
     def __init__(self, iface, parent: QWidget | None = None) -> None:
-        super().__init__(self.tr("StefaLand"), parent)
+        super().__init__(parent)
+        self.setWindowTitle(self.tr("StefaLand"))
         self.setObjectName("StefaLandDock")
         self.iface = iface
         self.canvas = iface.mapCanvas()

@@ -99,10 +99,14 @@ def date_ticks(first: date, last: date) -> list[tuple[date, str]]:
         month += 1
 
 
+def _decimals(step: float) -> int:
+    return 0 if step >= 1 else (1 if step >= 0.1 else 2)
+
+
 class HydrographWidget(QWidget):
     """Plots a :class:`Hydrograph`; shows a message when there is none."""
 
-    MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 58, 14, 44, 40
+    MARGIN_RIGHT = 14
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -142,17 +146,22 @@ class HydrographWidget(QWidget):
         self._paint_plot(painter, self._data)
         painter.end()
 
-    def _plot_rect(self) -> QRectF:
-        return QRectF(self.MARGIN_LEFT, self.MARGIN_TOP,
-                      max(10.0, self.width() - self.MARGIN_LEFT - self.MARGIN_RIGHT),
-                      max(10.0, self.height() - self.MARGIN_TOP - self.MARGIN_BOTTOM))
+    def _plot_rect(self, metrics: QFontMetrics, widest_label: str) -> QRectF:
+        """The plot area: two text lines above (title, legend), two below (dates, period), labels left."""
+        line = metrics.height()
+        left = line + 10 + metrics.horizontalAdvance(widest_label)
+        top = 2 * line + 10
+        bottom = 2 * line + 12
+        return QRectF(left, top, max(10.0, self.width() - left - self.MARGIN_RIGHT),
+                      max(10.0, self.height() - top - bottom))
 
     def _paint_plot(self, painter: QPainter, data: Hydrograph) -> None:
-        plot = self._plot_rect()
         values = [v for v in data.predicted + data.observed if v is not None]
         top = max(values) if values else 1.0
         step = nice_step(top if top > 0 else 1.0)
         y_max = step * math.ceil((top if top > 0 else 1.0) / step)
+        metrics = QFontMetrics(painter.font())
+        plot = self._plot_rect(metrics, f"{y_max:.{_decimals(step)}f}")
         first, last = data.dates[0], data.dates[-1]
         span = max(1, (last - first).days)
 
@@ -162,7 +171,6 @@ class HydrographWidget(QWidget):
         def y_of(value: float) -> float:
             return plot.bottom() - plot.height() * value / y_max
 
-        metrics = QFontMetrics(painter.font())
         self._paint_y_axis(painter, plot, step, y_max, y_of, metrics)
         self._paint_x_axis(painter, plot, first, last, x_of, metrics)
         if data.has_observed:
@@ -170,13 +178,13 @@ class HydrographWidget(QWidget):
         self._paint_series(painter, data.dates, data.predicted, x_of, y_of, QPen(PREDICTED_COLOR, 1.4))
         painter.setPen(QPen(QColor(0, 0, 0), 1.0))
         painter.drawRect(plot)
-        self._paint_header(painter, data, metrics)
+        self._paint_header(painter, data, plot, metrics)
 
     def _paint_y_axis(self, painter, plot: QRectF, step: float, y_max: float, y_of, metrics) -> None:
         grid = QPen(QColor(225, 225, 225), 1.0)
         text = QPen(QColor(40, 40, 40))
         n = int(round(y_max / step))
-        decimals = 0 if step >= 1 else (1 if step >= 0.1 else 2)
+        decimals = _decimals(step)
         for i in range(n + 1):
             value = i * step
             y = y_of(value)
@@ -187,10 +195,13 @@ class HydrographWidget(QWidget):
             painter.drawText(QRectF(0, y - metrics.height() / 2, plot.left() - 6, metrics.height()),
                              int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter), label)
         painter.save()
-        painter.translate(12, plot.center().y())
+        painter.translate(2 + metrics.height() / 2, plot.center().y())
         painter.rotate(-90)
+        label = self.tr("streamflow (mm/day)")
+        if metrics.horizontalAdvance(label) > plot.height():
+            label = self.tr("mm/day")
         painter.drawText(QRectF(-plot.height() / 2, -metrics.height() / 2, plot.height(), metrics.height()),
-                         int(Qt.AlignmentFlag.AlignCenter), self.tr("streamflow (mm/day)"))
+                         int(Qt.AlignmentFlag.AlignCenter), label)
         painter.restore()
 
     def _paint_x_axis(self, painter, plot: QRectF, first: date, last: date, x_of, metrics) -> None:
@@ -229,7 +240,7 @@ class HydrographWidget(QWidget):
         painter.setPen(pen)
         painter.drawPath(path)
 
-    def _paint_header(self, painter, data: Hydrograph, metrics) -> None:
+    def _paint_header(self, painter, data: Hydrograph, plot: QRectF, metrics) -> None:
         """Title and scores on the first line, legend on the second, both above the plot."""
         line = metrics.height()
         painter.setPen(QPen(QColor(0, 0, 0)))
@@ -238,17 +249,17 @@ class HydrographWidget(QWidget):
                                if value is not None)
         else:
             scores = self.tr("no observations: no scores")
-        width = self.width() - self.MARGIN_LEFT - self.MARGIN_RIGHT
-        title_width = max(0, width - metrics.horizontalAdvance(scores) - 12)
+        width = plot.width()
+        title_width = max(0, int(width) - metrics.horizontalAdvance(scores) - 12)
         title = metrics.elidedText(data.title, Qt.TextElideMode.ElideRight, title_width)
-        painter.drawText(QRectF(self.MARGIN_LEFT, 2, title_width, line),
+        painter.drawText(QRectF(plot.left(), 2, title_width, line),
                          int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), title)
-        painter.drawText(QRectF(self.MARGIN_LEFT, 2, width, line),
+        painter.drawText(QRectF(plot.left(), 2, width, line),
                          int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter), scores)
         entries = [(self.tr("Predicted"), PREDICTED_COLOR, 1.4)]
         if data.has_observed:
             entries.append((self.tr("Observed"), OBSERVED_COLOR, 1.0))
-        x = float(self.MARGIN_LEFT)
+        x = plot.left()
         y = 4 + line + line / 2
         for label, color, width in entries:
             painter.setPen(QPen(color, width + 0.6))

@@ -129,19 +129,24 @@ def is_id_field(name: str) -> bool:
     return lowered in ("id", "fid", "objectid") or lowered.endswith("_id")
 
 
-def known_attributes(feature: QgsFeature) -> dict[str, float]:
-    """Numeric, non-null attribute values of a feature (id-like fields left out)."""
-    out: dict[str, float] = {}
+def known_attributes(feature: QgsFeature) -> dict[str, float | str]:
+    """Non-empty attribute values of a feature: numbers as floats, text as text (id-like fields left out).
+
+    The backend uses the names it knows (e.g. CAMELS attribute names) and ignores the others.
+    """
+    out: dict[str, float | str] = {}
     for field in feature.fields():
-        if not field.isNumeric() or is_id_field(field.name()):
+        name = field.name()
+        value = feature[name]
+        if is_id_field(name) or value is None or (hasattr(value, "isNull") and value.isNull()):
             continue
-        value = feature[field.name()]
-        if value is None or (hasattr(value, "isNull") and value.isNull()):
-            continue
-        try:
-            out[field.name()] = float(value)
-        except (TypeError, ValueError):
-            continue
+        if field.isNumeric():
+            try:
+                out[name] = float(value)
+            except (TypeError, ValueError):
+                continue
+        elif isinstance(value, str) and value.strip():
+            out[name] = value.strip()
     return out
 
 

@@ -1,0 +1,61 @@
+"""The QPainter hydrograph: CSV reading, axis ticks, and a rendering that is not blank."""
+
+from __future__ import annotations
+
+import math
+from datetime import date, timedelta
+
+from qgis.PyQt.QtGui import QColor
+
+from stefaland_plugin.dock import describe_prediction
+from stefaland_plugin.hydrograph import (
+    PREDICTED_COLOR,
+    Hydrograph,
+    HydrographWidget,
+    date_ticks,
+    nice_step,
+    read_prediction_csv,
+)
+
+
+def test_read_prediction_csv_with_and_without_observations(tmp_path):
+    path = tmp_path / "p.csv"
+    path.write_text("date,streamflow_pred_mm_per_day,streamflow_obs_mm_per_day\n"
+                    "1990-01-01,1.5,1.2\n1990-01-02,2.0,\n1990-01-03,nan,0.9\n")
+    data = read_prediction_csv(path, "t")
+    assert data.dates == [date(1990, 1, 1), date(1990, 1, 2), date(1990, 1, 3)]
+    assert data.predicted == [1.5, 2.0, None]
+    assert data.observed == [1.2, None, 0.9] and data.has_observed
+    path.write_text("date,q_sim\n1990-01-01,1.0\n")
+    data = read_prediction_csv(path)
+    assert data.observed == [] and not data.has_observed
+
+
+def test_ticks():
+    assert nice_step(10) == 2
+    assert nice_step(0.7) == 0.2
+    years = date_ticks(date(1990, 1, 1), date(1999, 12, 31))
+    assert [label for _, label in years][:2] == ["1990", "1991"] and len(years) == 10
+    months = date_ticks(date(1995, 1, 15), date(1995, 6, 30))
+    assert [label for _, label in months] == ["1995-02", "1995-03", "1995-04", "1995-05", "1995-06"]
+
+
+def test_rendering_draws_the_predicted_line(qgis_app, tmp_path):
+    days = [date(1990, 1, 1) + timedelta(days=i) for i in range(3652)]
+    predicted = [1.0 + math.sin(i / 58.0) ** 2 * 4 for i in range(len(days))]
+    observed = [None if i % 400 < 30 else p * 0.9 for i, p in enumerate(predicted)]
+    widget = HydrographWidget()
+    widget.resize(460, 280)
+    widget.set_hydrograph(Hydrograph(days, predicted, observed, "Gauge 06043500", nse=0.71, kge=0.64))
+    image = widget.grab().toImage()
+    image.save(str(tmp_path / "hydrograph.png"))
+    colours = {image.pixelColor(x, y).name() for x in range(0, image.width(), 2) for y in range(0, image.height(), 2)}
+    assert QColor(PREDICTED_COLOR).name() in colours or len(colours) > 20
+    widget.show_message("nothing")
+    assert widget.hydrograph is None
+
+
+def test_describe_prediction():
+    text = describe_prediction({"imputed": ["soil_depth_pelletier"], "forcing_source": "Daymet",
+                                "has_observations": False, "n_days": 365}, lambda s: s)
+    assert "soil_depth_pelletier" in text and "Daymet" in text and "No observed streamflow" in text
