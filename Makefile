@@ -49,7 +49,18 @@ $(STAMPS)/data: $(STAMPS)/system
 	@touch $@
 
 run: setup  ## the main job: QGIS with the plugin and demo layers (headless without a display)
-	$(PY) -m backend run
+	@mkdir -p $(XDG_RUNTIME_DIR) && chmod 700 $(XDG_RUNTIME_DIR)
+	$(PY) scripts/run_qgis.py
+
+package:  ## the plugin zip for the QGIS plugin repository: dist/stefaland_plugin.zip
+	python3 scripts/package_plugin.py --out dist/stefaland_plugin.zip
+
+install-plugin:  ## symlink stefaland_plugin/ into the default QGIS profile (then enable it in QGIS)
+	@dest="$(HOME)/.local/share/QGIS/QGIS3/profiles/default/python/plugins"; mkdir -p "$$dest"; \
+	if [ -e "$$dest/stefaland_plugin" ] && [ ! -L "$$dest/stefaland_plugin" ]; then \
+	  echo "$$dest/stefaland_plugin exists and is not a link: remove it first"; exit 1; fi; \
+	ln -sfn "$(CURDIR)/stefaland_plugin" "$$dest/stefaland_plugin" && \
+	echo "linked $$dest/stefaland_plugin -> $(CURDIR)/stefaland_plugin; enable StefaLand under Plugins > Manage and Install Plugins"
 
 test: setup  ## ruff and the whole test suite, headless
 	@mkdir -p $(XDG_RUNTIME_DIR) && chmod 700 $(XDG_RUNTIME_DIR)
@@ -68,6 +79,9 @@ benchmark-pretrain: setup  ## reconstruction benchmark on the basins withheld fr
 
 benchmark-streamflow: setup  ## streamflow PUB/PUR benchmark of the four models (about 2-3 hours on 2 cores)
 	$(PY) -m backend benchmark streamflow --out docs/benchmark_streamflow.md
+
+streamflow-adapter: setup  ## train the bundled streamflow adapter on all basins with streamflow
+	STEFALAND_ALLOW_BUNDLE_WRITE=1 $(PY) -m backend train-streamflow-adapter --config resources/configs/streamflow_adapter.yaml --out resources/models/streamflow_adapter.pt
 
 benchmark-tasks: setup  ## soil composition, soil moisture and landslide benchmarks
 	$(PY) -m backend benchmark soil-composition --out docs/benchmark_soil_composition.md

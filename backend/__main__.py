@@ -13,6 +13,9 @@ COMMANDS: tuple[str, ...] = (
     "backend.cli_data",
     "backend.cli_model",
     "backend.cli_benchmark",
+    "backend.cli_streamflow",
+    "backend.cli_soil",
+    "backend.cli_landslide",
 )
 
 
@@ -25,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         result = args.func(args)
-    except (StefaLandError, FileNotFoundError, ValueError, KeyError) as exc:
+    except (StefaLandError, FileNotFoundError, FileExistsError, PermissionError, ValueError, KeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

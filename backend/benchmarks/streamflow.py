@@ -1,0 +1,173 @@
+"""Streamflow benchmark: PUB (k-fold over basins) and PUR (held-out region groups), four models.
+
+Every (fold, model) result is stored in the run folder as soon as it exists, so an interrupted benchmark
+resumes where it stopped; the report says which folds are complete.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from backend.config import load_config, save_config
+from backend.data.basin_arrays import load_basin_arrays
+from backend.data.catalogue import BasinCatalogue
+from backend.data.splits import TEST_PERIOD, TRAIN_PERIOD, Fold, pub_folds, pur_folds
+from backend.io_utils import write_text_atomic
+from backend.model.service import get_base_model
+from backend.tasks.encoder_states import cached_encode_records
+from backend.tasks.streamflow.data import camels_streamflow_data
+from backend.tasks.streamflow.training import StreamflowTrainConfig, evaluate, train_streamflow
+
+MODELS = ("stefaland", "lstm", "linear_probe", "scratch")
+
+
+@dataclass
+class StreamflowBenchmarkConfig:
+    """What the benchmark runs (``resources/configs/benchmark_streamflow.yaml``)."""
+
+    k: int = 5
+    seed: int = 0
+    models: list[str] = field(default_factory=lambda: list(MODELS))
+    include_pur: bool = True
+    max_basins: int = 0  # 0 = all basins with streamflow; a smaller number is for smoke runs only
+    train: StreamflowTrainConfig = field(default_factory=StreamflowTrainConfig)
+    run_dir: Path = Path("runs/benchmark_streamflow")
+
+
+def _folds(cfg: StreamflowBenchmarkConfig, ids: list[str], catalogue: BasinCatalogue) -> list[Fold]:
+    folds = pub_folds(ids, cfg.k, cfg.seed)
+    if cfg.include_pur:
+        folds += [f for f in pur_folds(ids, {g: catalogue.huc_02(g) for g in ids}) if len(f.train) >= 10]
+    return folds
+
+
+def run_benchmark(cfg: StreamflowBenchmarkConfig) -> Path:
+    """Train and evaluate every (fold, model) not yet done; returns the run folder."""
+    torch.set_num_threads(2)
+    run_dir = Path(cfg.run_dir)
+    (run_dir / "results").mkdir(parents=True, exist_ok=True)
+    save_config(cfg, run_dir / "config.yaml")
+    catalogue = BasinCatalogue.open()
+    ids = catalogue.with_streamflow
+    if cfg.max_basins:
+        ids = ids[: cfg.max_basins]
+    base = get_base_model()
+    data = camels_streamflow_data(base, catalogue.attributes, load_basin_arrays(catalogue), ids)
+    t0 = time.monotonic()
+    data.states = cached_encode_records(base, data.locations, catalogue.root / "cache")
+    print(f"frozen encoder states for {len(ids)} basins: {time.monotonic() - t0:.0f} s (cached after the first run)")
+    for fold in _folds(cfg, ids, catalogue):
+        for name in cfg.models:
+            path = run_dir / "results" / f"{fold.name}__{name}.json"
+            if path.is_file():
+                continue
+            start = time.monotonic()
+            model, fit_result, val_ids = train_streamflow(name, base, data, list(fold.train), TRAIN_PERIOD,
+                                                          cfg.train, seed=cfg.seed)
+            rows = evaluate(model, data, base, list(fold.test), TEST_PERIOD, cfg.train.warmup_days)
+            record = {"fold": fold.name, "model": name, "n_train": len(fold.train) - len(val_ids),
+                      "n_validation": len(val_ids), "n_test": len(fold.test), "seconds": time.monotonic() - start,
+                      "best_step": fit_result.best_step, "steps_run": fit_result.steps_run,
+                      "best_validation_median_nse": fit_result.best_score, "per_basin": rows}
+            write_text_atomic(path, json.dumps(record))
+            nses = [r["nse"] for r in rows]
+            print(f"{fold.name} {name}: median NSE {np.nanmedian(nses):.3f} on {len(rows)} test basins "
+                  f"({record['seconds']:.0f} s)")
+    return run_dir
+
+
+def _summary(values: list[dict]) -> dict[str, float]:
+    nses = np.array([v["nse"] for v in values], dtype=float)
+    kges = np.array([v["kge"] for v in values], dtype=float)
+    return {"n": len(values), "median_nse": float(np.nanmedian(nses)), "mean_nse": float(np.nanmean(nses)),
+            "median_kge": float(np.nanmedian(kges)), "mean_kge": float(np.nanmean(kges)),
+            "share_nse_below_0": float(np.mean(nses < 0))}
+
+
+def write_report(cfg: StreamflowBenchmarkConfig, out: Path | None) -> str:
+    """Tables per split type, per model and per fold, from the stored results; per-basin CSV beside it."""
+    results = [json.loads(p.read_text()) for p in sorted((Path(cfg.run_dir) / "results").glob("*.json"))]
+    catalogue = BasinCatalogue.open()
+    ids = catalogue.with_streamflow[: cfg.max_basins or None]
+    folds = _folds(cfg, ids, catalogue)
+    lines = ["# Streamflow benchmark: prediction in ungauged basins (PUB) and regions (PUR)", "",
+             "Command: `make benchmark-streamflow` (`python -m backend benchmark streamflow --out "
+             "docs/benchmark_streamflow.md`); resumable, results per fold in `runs/benchmark_streamflow/`.", "",
+             f"Data: {len(ids)} CAMELS-US basins with Caravan streamflow (mm/day), Daymet forcings "
+             f"(prcp, srad, tmax, tmin, vp, dayl) and CAMELS static attributes without the streamflow signatures. "
+             f"Train {TRAIN_PERIOD[0]}..{TRAIN_PERIOD[1]} on the training basins, test {TEST_PERIOD[0]}.."
+             f"{TEST_PERIOD[1]} on the held-out basins. PUB: {cfg.k}-fold over basins (seed {cfg.seed}); PUR: "
+             "HUC-02 groups 01-06, 07-12, 13-18 held out in turn. Early stopping on a seeded "
+             f"{cfg.train.validation_fraction:.0%} of each fold's training basins (training period), never on test "
+             f"basins. Max {cfg.train.fit.steps} steps of {cfg.train.batch_size} sequences "
+             f"({cfg.train.warmup_days} warm-up + {cfg.train.loss_days} loss days), LSTM hidden "
+             f"{cfg.train.head.lstm_hidden}, seed {cfg.seed}.", "",
+             "Models: **stefaland** = pretrained encoder frozen + residual adapter + LSTM head; **scratch** = "
+             "the same network with the encoder randomly initialised and trained end to end; **lstm** = "
+             "supervised LSTM on forcings + statics (Kratzert et al. 2019 style); **linear_probe** = pretrained "
+             "encoder frozen + one linear layer.", ""]
+    for kind, label in (("pub", "PUB"), ("pur", "PUR")):
+        names = [f.name for f in folds if f.name.startswith(kind)]
+        if not names:
+            continue
+        lines += [f"## {label}", "", "| model | folds done | basins | median NSE | mean NSE | median KGE | "
+                  "share NSE < 0 |", "|---|---|---|---|---|---|---|"]
+        for model in cfg.models:
+            done = [r for r in results if r["model"] == model and r["fold"] in names]
+            if not done:
+                lines.append(f"| {model} | 0/{len(names)} | | | | | |")
+                continue
+            s = _summary([b for r in done for b in r["per_basin"]])
+            lines.append(f"| {model} | {len(done)}/{len(names)} | {s['n']} | {s['median_nse']:.3f} | "
+                         f"{s['mean_nse']:.3f} | {s['median_kge']:.3f} | {s['share_nse_below_0']:.1%} |")
+        lines += ["", "Per fold (median NSE / mean NSE / median KGE / share NSE < 0; minutes):", "",
+                  "| fold | test basins | " + " | ".join(cfg.models) + " |",
+                  "|---|---|" + "---|" * len(cfg.models)]
+        for name in names:
+            cells = []
+            n_test = ""
+            for model in cfg.models:
+                match = [r for r in results if r["model"] == model and r["fold"] == name]
+                if match:
+                    s = _summary(match[0]["per_basin"])
+                    n_test = str(s["n"])
+                    cells.append(f"{s['median_nse']:.3f} / {s['mean_nse']:.3f} / {s['median_kge']:.3f} / "
+                                 f"{s['share_nse_below_0']:.0%}; {match[0]['seconds'] / 60:.1f}")
+                else:
+                    cells.append("not run")
+            lines.append(f"| {name} | {n_test} | " + " | ".join(cells) + " |")
+        lines.append("")
+    report = "\n".join(lines) + "\n"
+    if out is not None:
+        write_text_atomic(out, report)
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(["fold", "model", "gauge_id", "nse", "kge"])
+        for r in results:
+            for b in r["per_basin"]:
+                writer.writerow([r["fold"], r["model"], b["gauge_id"], f"{b['nse']:.4f}", f"{b['kge']:.4f}"])
+        write_text_atomic(Path(out).with_name("benchmark_streamflow_per_basin.csv"), buffer.getvalue())
+    return report
+
+
+def main(argv: list[str]) -> int:
+    """``python -m backend benchmark streamflow [--config C] [--out docs/benchmark_streamflow.md] [--report-only]``."""
+    parser = argparse.ArgumentParser(prog="python -m backend benchmark streamflow")
+    parser.add_argument("--config", type=Path, default=Path("resources/configs/benchmark_streamflow.yaml"))
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--report-only", action="store_true", help="only rebuild the report from stored results")
+    args = parser.parse_args(argv)
+    cfg = load_config(StreamflowBenchmarkConfig, args.config)
+    if not args.report_only:
+        run_benchmark(cfg)
+    print(write_report(cfg, args.out))
+    return 0

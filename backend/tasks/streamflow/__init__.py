@@ -1,0 +1,1 @@
+"""Streamflow in ungauged basins: frozen encoder states + residual adapter + LSTM head."""
