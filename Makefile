@@ -89,6 +89,11 @@ benchmark-tasks: setup  ## soil composition, soil moisture and landslide benchma
 	$(PY) -m backend benchmark landslide --out docs/benchmark_landslide.md
 	$(PY) -m backend benchmark hazard-speed --out docs/benchmark_hazard_speed.md
 
+.PHONY: task-adapters
+task-adapters: setup  ## train the bundled task adapters on the bundled base model (re-run after `make pretrain`)
+	STEFALAND_ALLOW_BUNDLE_WRITE=1 $(PY) -m backend soil-composition-adapter --out resources/models/soil_composition_adapter.pt
+	STEFALAND_ALLOW_BUNDLE_WRITE=1 $(PY) -m backend soil-moisture-adapter --out resources/models/soil_moisture_adapter.pt
+
 benchmark: benchmark-pretrain benchmark-tasks benchmark-streamflow  ## all benchmarks
 	$(PY) -m backend benchmark latency --out docs/benchmark_latency.md
 
