@@ -7,7 +7,7 @@ from typing import Any
 
 from qgis.core import Qgis, QgsApplication
 from qgis.gui import QgsDockWidget
-from qgis.PyQt.QtCore import QDate, Qt, pyqtSignal
+from qgis.PyQt.QtCore import QDate, Qt, QTimer, pyqtSignal
 from qgis.PyQt.QtWidgets import (
     QComboBox,
     QDateEdit,
@@ -163,8 +163,11 @@ class StefaLandDock(QgsDockWidget):
                 "adapter": self.model_combo.currentData() or ""}
 
     # ------------------------------------------------------------------ tasks
-    def run_task(self, task: WorkerTask) -> WorkerTask:
-        """Show progress for ``task`` and hand it to the QGIS task manager."""
+    def run_task(self, task: WorkerTask, show_errors: bool = True) -> WorkerTask:
+        """Show progress for ``task`` and hand it to the QGIS task manager.
+
+        ``show_errors=False`` when the caller displays the failure itself (the hydrograph does).
+        """
         self._tasks.add(task)
         self._current = task
         self.progress.setValue(0)
@@ -183,7 +186,7 @@ class StefaLandDock(QgsDockWidget):
                 self.cancel_button.setVisible(False)
             if t.cancelled:
                 self._set_status(self.tr("Cancelled: {}").format(t.description()))
-            elif not t.ok:
+            elif not t.ok and show_errors:
                 self._set_status(self.tr("Failed: {}").format(t.error), error=True)
             else:
                 self._set_status("")
@@ -201,7 +204,7 @@ class StefaLandDock(QgsDockWidget):
     def _set_status(self, text: str, error: bool = False) -> None:
         self.status_label.setStyleSheet("color: #b00020;" if error else "")
         self.status_label.setText(text)
-        if error:
+        if error and not self.isUserVisible():
             self.iface.messageBar().pushMessage("StefaLand", text, Qgis.MessageLevel.Warning, 8)
 
     # ------------------------------------------------------------------ streamflow
@@ -220,7 +223,7 @@ class StefaLandDock(QgsDockWidget):
         self.hydrograph.show_message(self.tr("Predicting streamflow of gauge {} …").format(gauge))
         task = WorkerTask(self.tr("Predict streamflow of {}").format(gauge), request["method"], params,
                           outputs=[params["out_csv"]], on_done=self._prediction_done)
-        return self.run_task(task)
+        return self.run_task(task, show_errors=False)
 
     def _prediction_done(self, task: WorkerTask) -> None:
         gauge = task.params["gauge_id"]
@@ -260,12 +263,16 @@ class StefaLandDock(QgsDockWidget):
                 extent = self.canvas.mapSettings().layerExtentToOutputExtent(layer, layer.extent())
         if extent is not None:
             extent.scale(1.1)
-            self.canvas.setExtent(extent)
-            self.canvas.refresh()
+            # after QGIS's own zoom to the first layer of an empty project
+            QTimer.singleShot(0, lambda: self._zoom(extent))
         result = task.result or {}
         self._set_status(self.tr("Demo loaded: {} gauges ({} with observed streamflow).").format(
             result.get("n_gauges"), result.get("n_with_streamflow")))
         self.demoLoaded.emit(layers)
+
+    def _zoom(self, extent) -> None:
+        self.canvas.setExtent(extent)
+        self.canvas.refresh()
 
     # ------------------------------------------------------------------ dialogs
     def open_finetune(self) -> None:

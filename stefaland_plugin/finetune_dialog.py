@@ -68,6 +68,8 @@ class FinetuneDialog(QDialog):
         self.check_button.clicked.connect(self.check)
         self.start_button.clicked.connect(self.start)
         layout.addWidget(buttons)
+        for widget in (self.gauges_csv, self.streamflow_csv, self.forcings_dir, self.out_dir):
+            widget.fileChanged.connect(self._invalidate)
         self.resize(560, 460)
 
     def _file_widget(self, file_filter: str, mode=QgsFileWidget.StorageMode.GetFile) -> QgsFileWidget:
@@ -75,7 +77,6 @@ class FinetuneDialog(QDialog):
         widget.setStorageMode(mode)
         if file_filter:
             widget.setFilter(file_filter)
-        widget.fileChanged.connect(self._invalidate)
         return widget
 
     def params(self) -> dict[str, str]:

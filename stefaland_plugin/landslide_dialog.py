@@ -81,9 +81,10 @@ class LandslideDialog(QDialog):
 
     def _done(self, task: WorkerTask) -> None:
         if task.ok:
-            tif = (task.result or {}).get("out_tif") or task.params["out_tif"]
+            result = task.result or {}
+            tif = result.get("out_tif") or task.params["out_tif"]
             try:
-                add_to_project(susceptibility_layers(tif))
+                add_to_project(susceptibility_layers(tif, result.get("breaks")))
             except ValueError as exc:
                 task.ok, task.error = False, str(exc)
         if sip.isdeleted(self):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from qgis.core import Qgis, QgsMapLayer, QgsProject, QgsRasterLayer, QgsVectorLayer
+from qgis.core import Qgis, QgsMapLayer, QgsPalettedRasterRenderer, QgsProject, QgsRasterLayer, QgsVectorLayer
 
 from .settings import log, style_path
 
@@ -54,8 +54,24 @@ def susceptibility_style(layer: QgsRasterLayer) -> str:
     return STYLE_SUSCEPTIBILITY_CLASSES if layer.bandCount() >= 2 else STYLE_SUSCEPTIBILITY
 
 
-def susceptibility_layers(tif: str | Path) -> list[QgsRasterLayer]:
-    """The hazard GeoTIFF twice: continuous probability (band 1) and five classes (band 2)."""
+def label_classes(layer: QgsRasterLayer, breaks: list[float] | None) -> None:
+    """Add the probability range of each class to its legend label ("High (0.41–0.63)")."""
+    renderer = layer.renderer()
+    if not isinstance(renderer, QgsPalettedRasterRenderer) or not breaks:
+        return
+    classes = renderer.classes()
+    if len(breaks) != len(classes) + 1:
+        return
+    labelled = [QgsPalettedRasterRenderer.Class(c.value, c.color, f"{c.label} ({lo:.2f}–{hi:.2f})")
+                for c, lo, hi in zip(classes, breaks[:-1], breaks[1:], strict=True)]
+    layer.setRenderer(QgsPalettedRasterRenderer(layer.dataProvider(), renderer.band(), labelled))
+
+
+def susceptibility_layers(tif: str | Path, breaks: list[float] | None = None) -> list[QgsRasterLayer]:
+    """The hazard GeoTIFF twice: continuous probability (band 1) and five classes (band 2).
+
+    ``breaks`` (6 class edges, from the backend's result) label the classes in the legend.
+    """
     name = Path(tif).stem
     continuous = QgsRasterLayer(str(tif), f"{name} – probability", "gdal")
     classes = QgsRasterLayer(str(tif), f"{name} – classes", "gdal")
@@ -67,13 +83,25 @@ def susceptibility_layers(tif: str | Path) -> list[QgsRasterLayer]:
         out.append(layer)
     if classes.bandCount() < 2:
         out.pop()  # the backend wrote no class band: show the probability only
+    else:
+        label_classes(classes, breaks)
     return out
 
 
+def write_csvt(path: str | Path, text_columns: tuple[str, ...] = ("gauge_id", "id"), date_columns=("date",)) -> Path:
+    """Write the OGR ``.csvt`` sidecar of a CSV: ids stay text (leading zeros), dates are dates, the rest numbers."""
+    path = Path(path)
+    with path.open(encoding="utf-8") as fh:
+        header = fh.readline().strip().split(",")
+    types = ['"String"' if c in text_columns else '"Date"' if c in date_columns else '"Real"' for c in header]
+    sidecar = path.with_suffix(".csvt")
+    sidecar.write_text(",".join(types) + "\n", encoding="utf-8")
+    return sidecar
+
+
 def csv_table(path: str | Path, name: str | None = None) -> QgsVectorLayer:
-    """A CSV file as a table layer (no geometry)."""
-    uri = Path(path).resolve().as_uri() + "?type=csv&detectTypes=yes&geomType=none"
-    layer = QgsVectorLayer(uri, name or Path(path).stem, "delimitedtext")
+    """A CSV file as a table layer (no geometry); OGR reads a ``.csvt`` sidecar for the column types."""
+    layer = QgsVectorLayer(str(path), name or Path(path).stem, "ogr")
     if not layer.isValid():
         raise ValueError(f"{path}: not a readable CSV table")
     return layer

@@ -124,6 +124,9 @@ class BasinPickTool(QgsMapToolEmitPoint):
             self.nothingFound.emit(self.tr("No basin here: click a polygon or point of a layer with a "
                                            "gauge_id or hru_id field (try “Load CAMELS demo”)."))
             return
+        layer = QgsProject.instance().mapLayer(hit.layer_id)
+        if isinstance(layer, QgsVectorLayer):
+            layer.selectByIds([hit.feature_id])  # show which basin was picked
         self.basinPicked.emit(hit.gauge_id, hit.layer_name)
         settings = self._request_settings()
         self.predictionRequested.emit(prediction_request(hit.gauge_id, settings["start"], settings["end"],

@@ -80,8 +80,10 @@ class _Process:
         self.stderr_tail: deque[str] = deque(maxlen=40)
         self.cancelled = False
         self._log = log
-        threading.Thread(target=self._read_stdout, daemon=True, name="stefaland-worker-out").start()
-        threading.Thread(target=self._read_stderr, daemon=True, name="stefaland-worker-err").start()
+        self._readers = [threading.Thread(target=self._read_stdout, daemon=True, name="stefaland-worker-out"),
+                         threading.Thread(target=self._read_stderr, daemon=True, name="stefaland-worker-err")]
+        for reader in self._readers:
+            reader.start()
 
     @property
     def pid(self) -> int:
@@ -127,6 +129,20 @@ class _Process:
             self.popen.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.kill()
+        self.release()
+
+    def release(self) -> None:
+        """Close our ends of the pipes once the process has ended and the readers saw end of file."""
+        if self.alive():
+            return
+        for reader in self._readers:
+            if reader is not threading.current_thread():
+                reader.join(timeout=2)
+        for stream in (self.popen.stdin, self.popen.stdout, self.popen.stderr):
+            try:
+                stream.close()
+            except (OSError, ValueError):
+                pass
 
 
 class WorkerClient:
@@ -195,6 +211,7 @@ class WorkerClient:
             if process is not None and process.alive():
                 return process
             if process is not None:
+                process.release()
                 self.last_exit_code = process.popen.returncode
                 self.restarts += 1
                 self._log(f"worker {process.pid} had stopped (exit code {self.last_exit_code}); restarting")
@@ -218,7 +235,7 @@ class WorkerClient:
         """Shut the worker down (at plugin unload)."""
         with self._process_lock:
             process, self._process = self._process, None
-        if process is not None and process.alive():
+        if process is not None:
             process.close()
 
     # ------------------------------------------------------------------ requests

@@ -48,15 +48,21 @@ def tr(text: str) -> str:
     return QCoreApplication.translate("StefaLand", text)
 
 
-class WorkerStopped(QgsProcessingException):
-    """Nothing more can be done in this run: cancelled, method not available, or worker gone."""
+class RequestFailed(Exception):  # noqa: N818 (reads better at the call sites)
+    """One per-item request failed (bad input for that feature or gauge); others may still succeed.
+
+    Only raised by ``call(..., per_item=True)``; never leaves an algorithm (it is not a
+    QgsProcessingException: Processing shows only those cleanly).
+    """
+
+    def __init__(self, message: str, error_type: str) -> None:
+        super().__init__(message)
+        self.error_type = error_type
 
 
-class RequestFailed(QgsProcessingException):
-    """One request failed (bad input for that feature or gauge); others may still succeed."""
-
-
-_FATAL = ("MethodNotAvailable", "UnknownMethod", "WorkerDied", "WorkerNotStarted", "ImportError")
+#: errors after which no further request of this run can succeed
+_FATAL = ("MethodNotAvailable", "UnknownMethod", "WorkerDied", "WorkerNotStarted", "ImportError",
+          "CheckpointError")
 
 
 class WorkerAlgorithm(QgsProcessingAlgorithm):
@@ -92,13 +98,15 @@ class WorkerAlgorithm(QgsProcessingAlgorithm):
         return QIcon(icon_path())
 
     def call(self, method: str, params: dict[str, Any], feedback: QgsProcessingFeedback | None,
-             outputs: Iterable[str | Path] = (), span: tuple[float, float] = (0.0, 1.0)) -> dict[str, Any]:
+             outputs: Iterable[str | Path] = (), span: tuple[float, float] = (0.0, 1.0),
+             per_item: bool = False) -> dict[str, Any]:
         """Run ``method`` in the worker; progress maps onto ``span`` of the algorithm's bar.
 
         Raises:
-            WorkerStopped: cancelled, the method is not available in this backend version, or the
-                worker could not run; nothing else will work in this run.
-            RequestFailed: the backend rejected this request (message from the backend).
+            QgsProcessingException: cancelled, the method is not available in this backend version,
+                the worker or model could not run, or (unless ``per_item``) the backend refused.
+            RequestFailed: with ``per_item``, the backend refused this one request (the caller
+                reports it and goes on with the next item).
         On cancel or error the ``outputs`` files are removed.
         """
         feedback = feedback or QgsProcessingFeedback()
@@ -113,11 +121,12 @@ class WorkerAlgorithm(QgsProcessingAlgorithm):
             return shared_client().request(method, params, progress=report, is_cancelled=feedback.isCanceled)
         except WorkerCancelled:
             remove_outputs(Path(p) for p in outputs)
-            raise WorkerStopped(self.tr("Cancelled.")) from None
+            raise QgsProcessingException(self.tr("Cancelled.")) from None
         except WorkerError as exc:
             remove_outputs(Path(p) for p in outputs)
-            error = WorkerStopped if exc.error_type in _FATAL else RequestFailed
-            raise error(str(exc)) from None
+            if per_item and exc.error_type not in _FATAL:
+                raise RequestFailed(str(exc), exc.error_type) from None
+            raise QgsProcessingException(str(exc)) from None
 
 
 def to_wgs84(source: QgsFeatureSource, context: QgsProcessingContext) -> QgsCoordinateTransform:
@@ -185,36 +194,40 @@ class StylePostProcessor(QgsProcessingLayerPostProcessorInterface):
 
     _alive: list[StylePostProcessor] = []  # Processing keeps a C++ pointer only
 
-    def __init__(self, style: str) -> None:
+    def __init__(self, style: str, breaks: list[float] | None = None) -> None:
         super().__init__()
         self.style = style
+        self.breaks = breaks
 
     @classmethod
-    def create(cls, style: str) -> StylePostProcessor:
-        processor = cls(style)
+    def create(cls, style: str, breaks: list[float] | None = None) -> StylePostProcessor:
+        processor = cls(style, breaks)
         cls._alive.append(processor)
         del cls._alive[:-20]
         return processor
 
     def postProcessLayer(self, layer, context, feedback) -> None:
-        from ..layers import apply_style, susceptibility_style
+        from ..layers import apply_style, label_classes, susceptibility_style
 
         style = susceptibility_style(layer) if self.style == "susceptibility" else self.style
         apply_style(layer, style)
+        if self.breaks:
+            label_classes(layer, self.breaks)
 
 
 def load_on_completion(context: QgsProcessingContext, source: str, name: str, output: str,
-                       style: str | None = None) -> None:
+                       style: str | None = None, breaks: list[float] | None = None) -> None:
     """Ask Processing to add ``source`` to the project when the algorithm finishes (styled)."""
     if context.project() is None:
         return
     details = QgsProcessingContext.LayerDetails(name, context.project(), output)
     if style:
-        details.setPostProcessor(StylePostProcessor.create(style))
+        details.setPostProcessor(StylePostProcessor.create(style, breaks))
     context.addLayerToLoadOnCompletion(source, details)
 
 
-def set_style_on_completion(context: QgsProcessingContext, dest_id: str, style: str) -> None:
-    """Style a sink output that Processing will load anyway."""
+def set_style_on_completion(context: QgsProcessingContext, dest_id: str, style: str,
+                            breaks: list[float] | None = None) -> None:
+    """Style an output that Processing will load anyway."""
     if dest_id and context.willLoadLayerOnCompletion(dest_id):
-        context.layerToLoadOnCompletionDetails(dest_id).setPostProcessor(StylePostProcessor.create(style))
+        context.layerToLoadOnCompletionDetails(dest_id).setPostProcessor(StylePostProcessor.create(style, breaks))

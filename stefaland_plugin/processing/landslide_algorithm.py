@@ -42,9 +42,11 @@ class LandslideSusceptibilityAlgorithm(WorkerAlgorithm):
             raise QgsProcessingException(self.tr("The output must be a GeoTIFF (.tif)."))
         result = self.call("hazard_map", {"raster": str(raster), "out_tif": out_tif}, feedback, outputs=[out_tif])
         out_tif = str(result.get("out_tif") or out_tif)
+        breaks = result.get("breaks")
         if context.willLoadLayerOnCompletion(out_tif):
-            set_style_on_completion(context, out_tif, "susceptibility")
+            set_style_on_completion(context, out_tif, "susceptibility", breaks)
         else:
-            load_on_completion(context, out_tif, self.tr("Landslide susceptibility"), self.OUTPUT, "susceptibility")
+            load_on_completion(context, out_tif, self.tr("Landslide susceptibility"), self.OUTPUT, "susceptibility",
+                               breaks)
         classes = {k: result.get(k) for k in ("classes", "breaks") if k in result}
         return {self.OUTPUT: out_tif, self.CLASSES: json.dumps(classes)}

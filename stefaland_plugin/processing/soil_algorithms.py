@@ -20,6 +20,7 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QDate
 
+from ..layers import write_csvt
 from .base import (
     RequestFailed,
     WorkerAlgorithm,
@@ -72,12 +73,20 @@ class SoilCompositionAlgorithm(WorkerAlgorithm):
             raise QgsProcessingException(self.tr("No feature with a geometry."))
         result = self.call("soil_composition", {"points": points}, feedback, span=(0.0, 0.9))
         rows = {str(row.get("id")): row for row in result.get("rows", [])}
-        extra = sorted({k for row in rows.values() for k, v in row.items()
-                        if isinstance(v, int | float) and not isinstance(v, bool) and k not in ("id", "lat", "lon")
-                        and not any(k.startswith(c) for c in COMPONENTS)})
+        extra: dict[str, str] = {}  # further values the backend gives per point (e.g. forcing_basin_km)
+        for row in rows.values():
+            for key, value in row.items():
+                if key in ("id", "lat", "lon") or any(key.startswith(c) for c in COMPONENTS) or key in extra:
+                    continue
+                if isinstance(value, int | float) and not isinstance(value, bool):
+                    extra[key] = "double"
+                elif isinstance(value, str):
+                    extra[key] = "string"
         new = QgsFields()
-        for name in [f"{c}_pct" for c in COMPONENTS] + extra:
+        for name in [f"{c}_pct" for c in COMPONENTS]:
             new.append(new_field(name, "double"))
+        for name, kind in extra.items():
+            new.append(new_field(name, kind))
         fields = _combine(source.fields(), new)
         sink, dest_id = self.parameterAsSink(parameters, self.OUTPUT, context, fields, source.wkbType(),
                                              source.sourceCrs())
@@ -127,6 +136,7 @@ class SoilMoistureAlgorithm(WorkerAlgorithm):
                            feedback, outputs=[out_csv])
         out_csv = str(result.get("csv") or out_csv)
         if Path(out_csv).is_file():
+            write_csvt(out_csv)
             load_on_completion(context, out_csv, self.tr("Soil moisture"), self.OUTPUT_CSV)
         return {self.OUTPUT_CSV: out_csv}
 
@@ -152,6 +162,7 @@ class FillAttributesAlgorithm(WorkerAlgorithm):
         transform = to_wgs84(source, context)
         total = max(1, source.featureCount())
         answers: list[tuple[QgsFeature, dict[str, Any]]] = []
+        errors: list[str] = []
         for i, feature in enumerate(source.getFeatures()):
             if feedback.isCanceled():
                 raise QgsProcessingException(self.tr("Cancelled."))
@@ -160,13 +171,16 @@ class FillAttributesAlgorithm(WorkerAlgorithm):
                 continue
             params = {"lat": location[0], "lon": location[1], "attributes": known_attributes(feature)}
             try:
-                answer = self.call("impute_attributes", params, feedback, span=(i / total, (i + 1) / total))
+                answer = self.call("impute_attributes", params, feedback, span=(i / total, (i + 1) / total),
+                                   per_item=True)
             except RequestFailed as exc:
-                feedback.reportError(self.tr("Feature {}: {}").format(feature.id(), exc))
+                errors.append(self.tr("Feature {}: {}").format(feature.id(), exc))
+                feedback.reportError(errors[-1])
                 continue
             answers.append((feature, answer))
         if not answers:
-            raise QgsProcessingException(self.tr("No feature could be completed (see the log)."))
+            raise QgsProcessingException(self.tr("No feature could be completed. {}").format(
+                errors[0] if errors else ""))
         existing = {f.name() for f in source.fields()}
         added: dict[str, str] = {}
         for _, answer in answers:

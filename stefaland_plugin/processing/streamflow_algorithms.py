@@ -31,6 +31,7 @@ from qgis.PyQt.QtCore import QDate
 
 from .. import settings
 from ..gauges import gauge_field, normalize_gauge_id
+from ..layers import write_csvt
 from .base import RequestFailed, WorkerAlgorithm, load_on_completion, new_field
 
 SCORE_FIELDS = (("gauge_id", "string"), ("n_days", "int"), ("nse", "double"), ("kge", "double"),
@@ -122,7 +123,7 @@ class PredictStreamflowAlgorithm(WorkerAlgorithm):
 
         work = Path(QgsProcessingUtils.tempFolder()) / f"stefaland_streamflow_{uuid.uuid4().hex[:8]}"
         work.mkdir(parents=True, exist_ok=True)
-        results, parts = {}, {}
+        results, parts, errors = {}, {}, []
         try:
             for i, gauge in enumerate(gauges):
                 if feedback.isCanceled():
@@ -134,17 +135,19 @@ class PredictStreamflowAlgorithm(WorkerAlgorithm):
                 feedback.setProgressText(self.tr("Gauge {} ({}/{})").format(gauge, i + 1, len(gauges)))
                 try:
                     result = self.call("predict_streamflow", params, feedback, outputs=[part],
-                                       span=(i / len(gauges), (i + 1) / len(gauges)))
+                                       span=(i / len(gauges), (i + 1) / len(gauges)), per_item=True)
                 except RequestFailed as exc:
-                    feedback.reportError(self.tr("Gauge {}: {}").format(gauge, exc))
+                    errors.append(self.tr("Gauge {}: {}").format(gauge, exc))
+                    feedback.reportError(errors[-1])
                     continue
                 results[gauge] = result
                 parts[gauge] = Path(result.get("csv") or part)
             if feedback.isCanceled():
                 raise QgsProcessingException(self.tr("Cancelled."))
             if not results:
-                raise QgsProcessingException(self.tr("No gauge could be predicted (see the log)."))
+                raise QgsProcessingException(self.tr("No gauge could be predicted. {}").format(errors[0]))
             rows = combine_csvs(parts, out_csv)
+            write_csvt(out_csv)
         finally:
             shutil.rmtree(work, ignore_errors=True)
 

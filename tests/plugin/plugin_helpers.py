@@ -30,3 +30,9 @@ def flush_deletes() -> None:
     """Run pending deleteLater() calls."""
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     QCoreApplication.processEvents()
+
+
+def backend_not_ready(message: str) -> bool:
+    """The backend refuses because it cannot do this yet: method missing, or its model not trained yet."""
+    models = str(PROJECT_ROOT / "resources" / "models")
+    return "not available in this backend version" in message or (models in message and "not found" in message)

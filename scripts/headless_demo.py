@@ -1,0 +1,249 @@
+"""The headless half of ``make run``: the plugin's workflows through Processing, outputs in ``out/``.
+
+Each step calls a StefaLand Processing algorithm (which calls the worker, which calls the backend).
+A step whose backend method is not available yet is reported as SKIPPED; nothing is faked.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT))
+sys.path.append("/usr/share/qgis/python/plugins")
+
+from qgis.core import (  # noqa: E402 (after the path set-up)
+    QgsApplication,
+    QgsCoordinateReferenceSystem,
+    QgsMapRendererSequentialJob,
+    QgsMapSettings,
+    QgsProcessingException,
+    QgsProcessingFeedback,
+    QgsProject,
+    QgsRasterLayer,
+    QgsVectorLayer,
+)
+from qgis.PyQt.QtCore import QSize  # noqa: E402
+from qgis.PyQt.QtGui import QColor, QFont, QPainter  # noqa: E402
+
+PERIOD = ("1995-01-01", "1999-12-31")
+MODELS_DIR = str(PROJECT / "resources" / "models")
+
+
+def backend_not_ready(message: str) -> bool:
+    """The backend cannot do this yet: the method is not there, or its trained model is not bundled yet."""
+    return "not available in this backend version" in message or (MODELS_DIR in message and "not found" in message)
+N_STREAMFLOW_BASINS = 3
+
+
+class PrintFeedback(QgsProcessingFeedback):
+    """Prints progress messages (at most one line per message) to stdout."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._last = ""
+
+    def setProgressText(self, text: str) -> None:  # noqa: N802
+        if text != self._last:
+            print(f"    {text}", flush=True)
+            self._last = text
+
+    def reportError(self, error: str, fatalError: bool = False) -> None:  # noqa: N802, N803, FBT001, FBT002
+        print(f"    error: {error}", flush=True)
+
+    def pushInfo(self, info: str) -> None:  # noqa: N802
+        print(f"    {info}", flush=True)
+
+
+@dataclass
+class Step:
+    name: str
+    status: str = "not run"
+    detail: str = ""
+
+
+def run_step(steps: list[Step], name: str, algorithm: str, params: dict) -> dict | None:
+    """Run one algorithm; record OK / SKIPPED (backend method not available) / FAILED."""
+    import processing
+
+    step = Step(name)
+    steps.append(step)
+    print(f"== {name} ({algorithm})", flush=True)
+    started = time.monotonic()
+    try:
+        result = processing.run(algorithm, params, feedback=PrintFeedback())
+    except QgsProcessingException as exc:
+        message = str(exc).strip()
+        step.status = "SKIPPED" if backend_not_ready(message) else "FAILED"
+        step.detail = message.splitlines()[0] if message else "error"
+        print(f"   {step.status}: {step.detail}", flush=True)
+        return None
+    step.status = "OK"
+    step.detail = f"{time.monotonic() - started:.1f} s"
+    print(f"   OK in {step.detail}", flush=True)
+    return result
+
+
+def render(layers: list, path: Path, size: tuple[int, int] = (1400, 900), crs: str | None = None,
+           title: str = "", legend: list[tuple[str, str]] | None = None) -> Path:
+    """Render layers (first on top) to a PNG with QgsMapRendererSequentialJob, with a title and legend."""
+    settings = QgsMapSettings()
+    settings.setLayers(layers)
+    settings.setDestinationCrs(QgsCoordinateReferenceSystem(crs) if crs else layers[-1].crs())
+    settings.setOutputSize(QSize(*size))
+    extent = settings.fullExtent()
+    extent.scale(1.08)
+    settings.setExtent(extent)
+    settings.setBackgroundColor(QColor(255, 255, 255))
+    job = QgsMapRendererSequentialJob(settings)
+    job.start()
+    job.waitForFinished()
+    image = job.renderedImage()
+    if title or legend:
+        painter = QPainter(image)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        font = QFont(painter.font())
+        font.setPixelSize(22)
+        painter.setFont(font)
+        painter.setPen(QColor(0, 0, 0))
+        painter.drawText(20, 36, title)
+        font.setPixelSize(16)
+        painter.setFont(font)
+        y = size[1] - 24 * len(legend or []) - 10
+        for label, color in legend or []:
+            painter.setBrush(QColor(color))
+            painter.setPen(QColor(80, 80, 80))
+            painter.drawEllipse(24, y - 11, 12, 12)
+            painter.setPen(QColor(0, 0, 0))
+            painter.drawText(44, y, label)
+            y += 24
+        painter.end()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(str(path), "PNG")
+    return path
+
+
+def _gauge_ids(uri: str, expression: str = "") -> list[str]:
+    """Gauge ids of a layer's features (optionally filtered), without keeping the layer."""
+    layer = QgsVectorLayer(uri, "ids", "ogr")
+    if expression:
+        layer.setSubsetString(expression)
+    return sorted(str(f["gauge_id"]) for f in layer.getFeatures())
+
+
+def _project_layer(uri: str, name: str, gauge_ids: list[str]) -> QgsVectorLayer:
+    """A subset layer owned by the project (Processing inputs)."""
+    layer = QgsVectorLayer(uri, name, "ogr")
+    layer.setSubsetString("gauge_id IN ({})".format(", ".join(f"'{g}'" for g in gauge_ids)))
+    QgsProject.instance().addMapLayer(layer, False)
+    return layer
+
+
+def _render_raster(tif: str, png: Path) -> Path:
+    from stefaland_plugin.layers import apply_style, susceptibility_style
+
+    raster = QgsRasterLayer(tif, "susceptibility", "gdal")
+    apply_style(raster, susceptibility_style(raster))
+    return render([raster], png, (900, 900), title="Landslide susceptibility")
+
+
+def _render_vector(path: str, style: str, png: Path) -> Path:
+    from stefaland_plugin.layers import apply_style
+
+    layer = QgsVectorLayer(path, "layer", "ogr")
+    apply_style(layer, style if layer.geometryType() == 0 else f"{style}_polygon")
+    return render([layer], png, title="Soil composition: clay (%)")
+
+
+def _render_demo(gauges: str, basins: str, png: Path) -> Path:
+    from stefaland_plugin.layers import demo_layers
+
+    shown = demo_layers({"gauges": gauges, "basins": basins.split("|")[0], "basins_layer": "bagis_camels_basins"})
+    counts = {True: 0, False: 0}
+    for feature in shown[-1].getFeatures():
+        counts[bool(feature["has_streamflow"])] += 1
+    legend = [(f"gauge with observed streamflow ({counts[True]})", "#1f77b4"),
+              (f"gauge without observed streamflow ({counts[False]})", "#a0a0a0"),
+              (f"basin outline ({shown[0].featureCount()} western basins)", "#cfe0ef")]
+    return render(list(reversed(shown)), png, crs="EPSG:5070", title="CAMELS-US: 671 gauges, 63 basin outlines",
+                  legend=legend)
+
+
+def _print_scores(path: str) -> None:
+    for feature in QgsVectorLayer(path, "scores", "ogr").getFeatures():
+        print(f"    {feature['sf_gauge_id']}: NSE {feature['sf_nse']}, KGE {feature['sf_kge']}, "
+              f"imputed [{feature['sf_imputed']}], forcings {feature['sf_forcing']}")
+
+
+def _workflows(out: Path, steps: list[Step], pngs: list[Path]) -> None:
+    """All steps. Keeps no layer in a local variable: a failed step's traceback can keep this frame
+    alive until exit, and a layer destroyed after exitQgis() crashes the interpreter."""
+    demo = run_step(steps, "Load CAMELS demo", "stefaland:load_camels_demo", {"OUTPUT_FOLDER": str(out / "demo")})
+    if demo is None:
+        return
+    observed = set(_gauge_ids(demo["GAUGES"], '"has_streamflow"'))
+    chosen = [g for g in _gauge_ids(demo["BASINS"]) if g in observed][:N_STREAMFLOW_BASINS]
+
+    scores = run_step(steps, f"Predict streamflow {PERIOD[0]}..{PERIOD[1]} for {', '.join(chosen)}",
+                      "stefaland:predict_streamflow",
+                      {"INPUT": _project_layer(demo["BASINS"], "selected basins", chosen),
+                       "START": PERIOD[0], "END": PERIOD[1],
+                       "OUTPUT_CSV": str(out / "streamflow_predictions.csv"),
+                       "OUTPUT": str(out / "streamflow_scores.gpkg")})
+    if scores:
+        _print_scores(scores["OUTPUT"])
+
+    tif = PROJECT / "data" / "landslides" / "ecuador_lsl" / "ta.tif"
+    hazard = run_step(steps, "Landslide susceptibility (Ecuador terrain covariates)",
+                      "stefaland:landslide_susceptibility",
+                      {"INPUT": str(tif), "OUTPUT": str(out / "landslide_susceptibility.tif")})
+    if hazard:
+        pngs.append(_render_raster(hazard["OUTPUT"], out / "landslide_map.png"))
+
+    soil = run_step(steps, "Soil composition of the 63 basins", "stefaland:soil_composition",
+                    {"INPUT": demo["BASINS"], "OUTPUT": str(out / "soil_composition.gpkg")})
+    if soil:
+        pngs.append(_render_vector(soil["OUTPUT"], "soil_composition", out / "soil_composition_map.png"))
+
+    run_step(steps, "Soil moisture at the selected gauges (2010)", "stefaland:soil_moisture",
+             {"INPUT": _project_layer(demo["GAUGES"], "selected gauges", chosen),
+              "START": "2010-01-01", "END": "2010-12-31", "OUTPUT_CSV": str(out / "soil_moisture.csv")})
+    run_step(steps, "Fill in missing attributes at the selected gauges", "stefaland:fill_missing_attributes",
+             {"INPUT": _project_layer(demo["GAUGES"], "selected gauges", chosen),
+              "OUTPUT": str(out / "attributes_filled.gpkg")})
+    pngs.append(_render_demo(demo["GAUGES"], demo["BASINS"], out / "demo_map.png"))
+
+
+def run_headless(out: Path) -> int:
+    out.mkdir(parents=True, exist_ok=True)
+    app = QgsApplication([], False)
+    app.initQgis()
+    from processing.core.Processing import Processing
+
+    from stefaland_plugin.processing.provider import StefaLandProvider
+    from stefaland_plugin.worker_client import shutdown_shared
+
+    Processing.initialize()
+    provider = StefaLandProvider()
+    QgsApplication.processingRegistry().addProvider(provider)
+    steps: list[Step] = []
+    pngs: list[Path] = []
+    try:
+        _workflows(out, steps, pngs)
+    finally:
+        shutdown_shared()
+        QgsProject.instance().removeAllMapLayers()
+        QgsApplication.processingRegistry().removeProvider(provider)
+    print("\nSummary")
+    for step in steps:
+        print(f"  {step.status:8} {step.name}: {step.detail}")
+    for png in pngs:
+        print(f"  map: {png}")
+    print(f"  outputs in {out}")
+    failed = [s for s in steps if s.status == "FAILED"]
+    del provider, steps
+    app.exitQgis()
+    return 1 if failed or not pngs else 0

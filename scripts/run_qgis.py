@@ -1,0 +1,119 @@
+"""``make run``: the StefaLand demo in QGIS.
+
+With a display ($DISPLAY), starts the real QGIS with a profile in which the plugin is enabled and the
+CAMELS demo loaded. Without one, runs the same workflows headless through Processing, writes the
+output layers to ``out/`` and renders a PNG map of the demo layers. An algorithm whose backend method
+is not available yet is reported and skipped, never faked.
+
+    .venv/bin/python scripts/run_qgis.py                 # desktop if $DISPLAY is set, else headless
+    .venv/bin/python scripts/run_qgis.py --headless
+    xvfb-run -a .venv/bin/python scripts/run_qgis.py --desktop --screenshot docs/screenshots/qgis_demo.png
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import time
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parent.parent
+PLUGIN = PROJECT / "stefaland_plugin"
+OUT = PROJECT / "out"
+
+
+# ----------------------------------------------------------------------------- desktop
+def make_profile(root: Path) -> Path:
+    """A QGIS profiles folder whose default profile has the plugin linked in and enabled."""
+    profile = root / "profiles" / "default"
+    plugins = profile / "python" / "plugins"
+    plugins.mkdir(parents=True, exist_ok=True)
+    link = plugins / PLUGIN.name
+    if link.is_symlink() or link.exists():
+        if link.is_symlink():
+            link.unlink()
+        else:
+            shutil.rmtree(link)
+    link.symlink_to(PLUGIN, target_is_directory=True)
+    ini = profile / "QGIS" / "QGIS3.ini"
+    ini.parent.mkdir(parents=True, exist_ok=True)
+    ini.write_text(
+        "[PythonPlugins]\n"
+        f"{PLUGIN.name}=true\n\n"
+        "[stefaland]\n"
+        f"backend_root={PROJECT}\n"
+        f"output_dir={OUT / 'qgis'}\n\n"
+        "[qgis]\n"
+        "checkVersion=false\n"
+        "showTips=false\n",
+        encoding="utf-8",
+    )
+    return root
+
+
+def run_desktop(screenshot: Path | None, timeout_s: float) -> int:
+    """Start QGIS with the plugin; with ``screenshot``, capture the screen once the demo is shown, then quit."""
+    qgis = shutil.which("qgis")
+    if qgis is None:
+        print("qgis is not installed (make setup installs it)", file=sys.stderr)
+        return 2
+    profiles = make_profile(OUT / "qgis-profile")
+    env = dict(os.environ)
+    if env.get("QT_QPA_PLATFORM") == "offscreen":  # the Makefile's default for tests: not for a window
+        del env["QT_QPA_PLATFORM"]
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [sysconfig.get_paths()["purelib"], env.get("PYTHONPATH")]))
+    ready = OUT / "qgis-ready.txt"
+    ready.unlink(missing_ok=True)
+    env["STEFALAND_READY_FILE"] = str(ready)
+    args = [qgis, "--profiles-path", str(profiles), "--nologo", "--noversioncheck",
+            "--code", str(PROJECT / "scripts" / "qgis_startup.py")]
+    print("starting:", " ".join(args))
+    if screenshot is None:
+        return subprocess.call(args, env=env, cwd=PROJECT)
+    process = subprocess.Popen(args, env=env, cwd=PROJECT)
+    try:
+        end = time.monotonic() + timeout_s
+        while time.monotonic() < end and process.poll() is None and not ready.exists():
+            time.sleep(0.5)
+        status = ready.read_text().strip() if ready.exists() else "timeout"
+        print("QGIS startup:", status)
+        if process.poll() is not None:
+            print(f"QGIS exited early (code {process.returncode})", file=sys.stderr)
+            return 1
+        screenshot.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["import", "-window", "root", str(screenshot)], check=True, timeout=60)
+        print("screenshot:", screenshot)
+        return 0 if status == "ok" else 1
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+# ----------------------------------------------------------------------------- headless
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--desktop", action="store_true", help="start the QGIS desktop (needs a display)")
+    mode.add_argument("--headless", action="store_true", help="run the workflows through Processing")
+    parser.add_argument("--screenshot", type=Path, help="desktop: save a screenshot there once the demo shows")
+    parser.add_argument("--timeout", type=float, default=240.0, help="desktop + screenshot: seconds to wait")
+    parser.add_argument("--out", type=Path, default=OUT, help="headless: folder for the outputs (default out/)")
+    args = parser.parse_args(argv)
+    desktop = args.desktop or (not args.headless and bool(os.environ.get("DISPLAY")))
+    if desktop:
+        return run_desktop(args.screenshot, args.timeout)
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from headless_demo import run_headless  # imports QGIS: only now
+
+    return run_headless(args.out.resolve())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
