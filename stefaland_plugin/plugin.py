@@ -27,6 +27,9 @@ class StefaLandPlugin:
         return QCoreApplication.translate("StefaLand", text)
 
     def initProcessing(self) -> None:
+        """Register the Processing provider (from initGui, or directly by qgis_process)."""
+        if self.provider is not None:
+            return
         from .processing.provider import StefaLandProvider
 
         self.provider = StefaLandProvider()

@@ -19,15 +19,17 @@ from .settings import log
 from .worker_client import WorkerCancelled, WorkerClient, WorkerError, shared_client
 
 
-def remove_outputs(paths: Iterable[Path]) -> list[Path]:
-    """Delete output files a cancelled or failed request asked for; returns those removed.
+def remove_outputs(paths: Iterable[Path], partial_only: bool = False) -> list[Path]:
+    """Delete the output files a cancelled request asked for; returns those removed.
 
     Also removes the backend's temporary ``.<name>.*.partial`` files next to each output: a worker
-    killed in the middle of an atomic write never gets to clean those up itself.
+    killed in the middle of an atomic write never gets to clean those up itself. With
+    ``partial_only`` (a failed, not cancelled, request) an existing output is kept: the backend writes
+    atomically, so it is an older complete result, not a partial one.
     """
     removed = []
     for path in map(Path, paths):
-        candidates = [path]
+        candidates = [] if partial_only else [path]
         if path.parent.is_dir():
             candidates += sorted(path.parent.glob(f".{path.name}.*.partial"))
         for candidate in candidates:
@@ -44,7 +46,8 @@ class WorkerTask(QgsTask):
     """Send ``method(params)`` to the worker; ``on_done(task)`` runs on the main thread afterwards.
 
     After completion: ``ok`` (bool), ``result`` (dict or None), ``error`` (str or None),
-    ``error_type``, ``cancelled``. ``outputs`` are removed if the task is cancelled or fails.
+    ``error_type``, ``cancelled``. ``outputs`` are removed if the task is cancelled (only their
+    ``.partial`` leftovers if it fails).
     """
 
     messageChanged = pyqtSignal(str)
@@ -83,7 +86,7 @@ class WorkerTask(QgsTask):
         except Exception as exc:  # run() must never raise
             self.error, self.error_type = f"{type(exc).__name__}: {exc}", type(exc).__name__
         if not self.ok:
-            remove_outputs(self.outputs)
+            remove_outputs(self.outputs, partial_only=not self.cancelled)
         return self.ok
 
     def finished(self, result: bool) -> None:  # noqa: FBT001 (QGIS's signature)
@@ -91,7 +94,7 @@ class WorkerTask(QgsTask):
             if self.isCanceled():
                 self.cancelled = True
                 self.error = self.error or "cancelled"
-            remove_outputs(self.outputs)
+            remove_outputs(self.outputs, partial_only=not self.cancelled)
             level = Qgis.MessageLevel.Info if self.cancelled else Qgis.MessageLevel.Warning
             log(f"{self.description()}: {self.error}", level)
         if self.on_done is not None:

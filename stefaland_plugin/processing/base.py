@@ -107,7 +107,7 @@ class WorkerAlgorithm(QgsProcessingAlgorithm):
                 the worker or model could not run, or (unless ``per_item``) the backend refused.
             RequestFailed: with ``per_item``, the backend refused this one request (the caller
                 reports it and goes on with the next item).
-        On cancel or error the ``outputs`` files are removed.
+        On cancel the ``outputs`` files are removed (on an error only their ``.partial`` leftovers).
         """
         feedback = feedback or QgsProcessingFeedback()
         low, high = span
@@ -123,7 +123,7 @@ class WorkerAlgorithm(QgsProcessingAlgorithm):
             remove_outputs(Path(p) for p in outputs)
             raise QgsProcessingException(self.tr("Cancelled.")) from None
         except WorkerError as exc:
-            remove_outputs(Path(p) for p in outputs)
+            remove_outputs((Path(p) for p in outputs), partial_only=True)
             if per_item and exc.error_type not in _FATAL:
                 raise RequestFailed(str(exc), exc.error_type) from None
             raise QgsProcessingException(str(exc)) from None

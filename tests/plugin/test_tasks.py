@@ -47,3 +47,16 @@ def test_failed_request_reports_the_backend_message(shared_worker, tmp_path):
     assert wait_for(lambda: done, 60)
     assert not done[0].ok and done[0].error_type == "UnknownMethod"
     assert "unknown method 'no_such_method'" in done[0].error
+
+
+def test_failed_request_keeps_an_older_complete_output(shared_worker, tmp_path):
+    """Backend writes are atomic: after a failure the existing file is an older whole result, not a partial."""
+    out = tmp_path / "old.csv"
+    out.write_text("complete\n")
+    leftover = tmp_path / ".old.csv.x1.partial"
+    leftover.write_text("half")
+    done = []
+    task = WorkerTask("fails", "no_such_method", {}, outputs=[out], on_done=done.append)
+    QgsApplication.taskManager().addTask(task)
+    assert wait_for(lambda: done, 60)
+    assert out.read_text() == "complete\n" and not leftover.exists()
