@@ -19,6 +19,7 @@ from backend.io_utils import write_atomic
 from backend.progress import progress
 
 CACHE_VERSION = 1
+_IN_MEMORY: dict[tuple[str, str], BasinArrays] = {}
 
 
 @dataclass
@@ -60,6 +61,16 @@ def load_basin_arrays(catalogue: BasinCatalogue | None = None, rebuild: bool = F
     catalogue = catalogue or BasinCatalogue.open()
     path = catalogue.root / "cache" / "basin_arrays.npz"
     key = _cache_key(catalogue)
+    memo_key = (str(path.resolve()), key)
+    if memo_key in _IN_MEMORY and not rebuild:
+        return _IN_MEMORY[memo_key]
+    arrays = _load_or_build(catalogue, path, key, rebuild)
+    _IN_MEMORY.clear()  # keep one data root's arrays in memory at most
+    _IN_MEMORY[memo_key] = arrays
+    return arrays
+
+
+def _load_or_build(catalogue: BasinCatalogue, path: Path, key: str, rebuild: bool) -> BasinArrays:
     if path.is_file() and not rebuild:
         with np.load(path, allow_pickle=False) as cached:
             if str(cached["key"]) == key:

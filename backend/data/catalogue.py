@@ -12,6 +12,8 @@ from backend.data.daymet import index_daymet_files
 from backend.data.usgs import index_usgs_files
 from backend.paths import data_root
 
+_SHARED: dict[Path, BasinCatalogue] = {}
+
 
 @dataclass
 class BasinCatalogue:
@@ -23,6 +25,14 @@ class BasinCatalogue:
     def open(cls, root: Path | None = None) -> BasinCatalogue:
         """Catalogue of the data root (``$STEFALAND_DATA`` or ``<project>/data``)."""
         return cls(root or data_root())
+
+    @classmethod
+    def shared(cls, root: Path | None = None) -> BasinCatalogue:
+        """One catalogue per data root for the life of the process (services answering many requests)."""
+        resolved = (root or data_root()).resolve()
+        if resolved not in _SHARED:
+            _SHARED[resolved] = cls(resolved)
+        return _SHARED[resolved]
 
     @cached_property
     def attributes(self) -> AttributeTable:

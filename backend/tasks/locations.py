@@ -30,7 +30,7 @@ def camels_location_inputs(gauge_id: str, hide_groups: Sequence[str] = (),
     unknown = [g for g in hide_groups if g not in STATIC_GROUPS]
     if unknown:
         raise ValueError(f"unknown static group(s) {unknown}; groups are {list(STATIC_GROUPS)}")
-    catalogue = catalogue or BasinCatalogue.open()
+    catalogue = catalogue or BasinCatalogue.shared()
     table = catalogue.attributes
     i = table.index(gauge_id)
     numeric = {n: float(table.numeric[n][i]) for n in input_static_names(Kind.NUMERIC)

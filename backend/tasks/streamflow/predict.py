@@ -103,7 +103,7 @@ def predict_camels_basin(base: BaseModel, model: StreamflowModel, gauge_id: str,
     """Predict a CAMELS basin from its Daymet forcings and attributes; observed flow added when it exists."""
     from backend.data.basin_arrays import load_basin_arrays
 
-    catalogue = catalogue or BasinCatalogue.open()
+    catalogue = catalogue or BasinCatalogue.shared()
     location = camels_location_inputs(gauge_id, catalogue=catalogue)
     if location.forcings_raw is None:
         raise ValueError(f"basin {gauge_id} has attributes but no Daymet forcings")
