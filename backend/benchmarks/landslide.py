@@ -1,0 +1,143 @@
+"""Landslide susceptibility benchmark: spatially blocked CV of StefaLand, logistic regression and the
+from-scratch network on both Ecuador point sets.
+
+``python -m backend benchmark landslide --out docs/benchmark_landslide.md`` prints the table (with data
+sizes, blocks, seeds and run time) and writes it as Markdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import platform
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from backend.data.landslides import landslides_dir, read_landslide_points
+from backend.io_utils import write_text_atomic
+from backend.model.service import get_base_model
+from backend.tasks.landslide import complete_rows, covariate_matrix
+from backend.tasks.landslide_cv import (
+    MODELS,
+    THRESHOLD,
+    CVContext,
+    FoldScore,
+    PointSet,
+    cross_validate,
+    spatial_folds,
+)
+from backend.tasks.landslide_features import camels_attributes, encode_static, match_vocabulary, to_latlon
+
+
+@dataclass(frozen=True)
+class PointFile:
+    """A point set of the benchmark: its file under ``landslides/`` and what it is."""
+
+    relative: str
+    description: str
+
+
+#: data set name -> its file
+POINT_SETS: dict[str, PointFile] = {
+    "ecuador_lsl": PointFile("ecuador_lsl/lsl.csv", "spDataLarge lsl (Muenchow et al. 2012)"),
+    "ecuador_sperrorest": PointFile("ecuador_sperrorest/ecuador.csv", "sperrorest ecuador (Muenchow et al. 2012)"),
+}
+
+
+def load_point_set(name: str, root: Path, base_path: Path | None) -> tuple[PointSet, int]:
+    """A point set with complete rows only and, when a base model is given, exact encoder features at the
+    area centre; also returns how many rows were dropped for a missing covariate."""
+    points = read_landslide_points(root / POINT_SETS[name].relative)
+    covariates, names = covariate_matrix(points)
+    keep = complete_rows(covariates)
+    latlon = to_latlon(points.x[keep], points.y[keep], points.crs)
+    centre = (float(latlon[:, 0].mean()), float(latlon[:, 1].mean()))
+    data = PointSet(name, covariates[keep], names, points.label[keep], points.x[keep], points.y[keep], centre)
+    if base_path is not None:
+        base = get_base_model(base_path)
+        vocabulary = match_vocabulary(names)
+        columns = {n: data.covariates[:, names.index(n)] for n in vocabulary.values()}
+        data.states = encode_static(base, camels_attributes(vocabulary, columns), np.array(centre))
+    return data, int((~keep).sum())
+
+
+def _summary(scores: list[FoldScore], model: str) -> dict[str, float]:
+    rows = [s for s in scores if s.model == model]
+    out: dict[str, float] = {"folds": len(rows), "seconds": float(sum(s.seconds for s in rows))}
+    for metric in ("auc", "f1", "accuracy"):
+        values = np.array([getattr(s, metric) for s in rows], dtype=np.float64)
+        out[metric], out[metric + "_sd"] = float(np.nanmean(values)), float(np.nanstd(values))
+    return out
+
+
+def _table(results: dict[str, list[FoldScore]]) -> list[str]:
+    lines = ["| data set | model | AUC | F1 | accuracy | folds | fit+predict time |",
+             "|---|---|---|---|---|---|---|"]
+    for name, scores in results.items():
+        for model in MODELS:
+            s = _summary(scores, model)
+            lines.append(f"| {name} | {model} | {s['auc']:.3f} ± {s['auc_sd']:.3f} | {s['f1']:.3f} ± {s['f1_sd']:.3f} "
+                         f"| {s['accuracy']:.3f} ± {s['accuracy_sd']:.3f} | {s['folds']:.0f} | {s['seconds']:.1f} s |")
+    return lines
+
+
+def run(args: argparse.Namespace) -> list[str]:
+    """Run the benchmark; returns the Markdown lines."""
+    start = time.perf_counter()
+    torch.set_num_threads(max(1, args.threads))
+    base = get_base_model(args.base_model)
+    context = CVContext(base)
+    context.settings.fit.max_seconds = args.max_fit_seconds
+    lines = ["# Landslide susceptibility: spatially blocked cross-validation", "",
+             f"Run {dt.datetime.now().isoformat(timespec='seconds')} on {platform.machine()} "
+             f"({torch.get_num_threads()} torch threads) by `python -m backend benchmark landslide`.",
+             f"Base model: `{base.path}` (sha256 `{base.sha256[:16]}…`).", "",
+             f"Blocks: k-means on the x/y coordinates into {args.k} spatial blocks, each the test fold once; "
+             f"repeated with seeds {', '.join(map(str, args.seeds))} ({args.k * len(args.seeds)} folds per model). "
+             "Early stopping of the networks uses one of 4 k-means blocks of the training points (never the "
+             f"test block). F1 and accuracy classify probability ≥ {THRESHOLD}. Mean ± sd over folds.", ""]
+    results: dict[str, list[FoldScore]] = {}
+    for name in args.sets:
+        t0 = time.perf_counter()
+        points, dropped = load_point_set(name, args.data, base.path)
+        encode_seconds = time.perf_counter() - t0
+        folds = spatial_folds(points, args.k, args.seeds)
+        n = len(points.labels)
+        lines.append(f"- **{name}** ({POINT_SETS[name].description}): {n} points "
+                     f"({int(points.labels.sum())} landslides, {n - int(points.labels.sum())} not; {dropped} dropped "
+                     f"for a missing covariate), {len(points.names)} covariates ({', '.join(points.names)}); "
+                     f"encoder sees {', '.join(f'{v}→{k}' for k, v in match_vocabulary(points.names).items())} "
+                     f"at the area centre {points.latlon[0]:.4f}, {points.latlon[1]:.4f} "
+                     f"(exact features, {encode_seconds:.1f} s).")
+        for repetition, seed in enumerate(args.seeds):
+            sizes = [int(f.test.sum()) for f in folds if f.repetition == repetition]
+            lines.append(f"  - seed {seed}: test block sizes {', '.join(map(str, sizes))}")
+        print("\n".join(lines[-1 - len(args.seeds):]), flush=True)
+        results[name] = cross_validate(points, folds, context)
+    lines += ["", *_table(results), "",
+              f"Total time {time.perf_counter() - start:.0f} s (including loading and encoding)."]
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m backend benchmark landslide", description=__doc__)
+    parser.add_argument("--out", type=Path, help="write the Markdown table here")
+    parser.add_argument("--data", type=Path, default=landslides_dir(), help="the landslides/ data folder")
+    parser.add_argument("--sets", nargs="+", default=list(POINT_SETS), choices=list(POINT_SETS))
+    parser.add_argument("--k", type=int, default=5, help="spatial blocks (folds) per repetition")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="one repetition per seed")
+    parser.add_argument("--base-model", type=Path, help="default: $STEFALAND_BASE_MODEL or the bundled one")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (the networks are tiny)")
+    parser.add_argument("--max-fit-seconds", type=float, default=60.0, help="cap per network fit")
+    args = parser.parse_args(argv)
+    lines = run(args)
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.out:
+        write_text_atomic(args.out, text)
+        print(f"wrote {args.out}")
+    return 0
