@@ -114,9 +114,12 @@ def impute_attributes(base: BaseModel, latlon: tuple[float, float], numeric: dic
     """Fill in every attribute the caller did not give (NaN counts as not given)."""
     categorical = categorical or {}
     given_numeric = {k: float(v) for k, v in numeric.items() if v is not None and not np.isnan(float(v))}
+    norm = base.normalizer
+    if set(norm.static_names) <= set(given_numeric) and set(norm.vocabularies) <= set(categorical):
+        values = {n: given_numeric[n] for n in norm.static_names} | {n: categorical[n] for n in norm.vocabularies}
+        return Imputation(values, [], list(values))
     data = location_from_values(base, latlon, given_numeric, categorical, forcings_raw, dates)
     z, cats = reconstruct_statics(base, data, 0, data.statics_observed[0], data.categories[0] > 0)
-    norm = base.normalizer
     physical = norm.statics_inverse(z[None].astype(np.float64))[0]
     values: dict[str, float | str] = {}
     imputed: list[str] = []
