@@ -39,6 +39,7 @@ class StreamflowPrediction:
     kge: float | None
     imputed: list[str] = field(default_factory=list)
     forcing_source: str = ""
+    observation_source: str = ""
 
     def to_csv(self) -> str:
         """CSV text with ``date, streamflow_pred`` (mm/day) and ``streamflow_obs`` when observed."""
@@ -135,10 +136,27 @@ def predict_camels_basin(base: BaseModel, model: StreamflowModel, gauge_id: str,
         raise ValueError(f"basin {gauge_id} has attributes but no Daymet forcings")
     arrays = load_basin_arrays(catalogue)
     flow = arrays.streamflow_mm_per_day[arrays.index(gauge_id)]
-    observed = flow if not np.isnan(flow).all() else None
+    observed, source = (flow, "Caravan") if not np.isnan(flow).all() else _usgs_flow(catalogue, gauge_id, arrays)
     result = predict_location(base, model, location, start, end, warmup_days, observed)
     result.forcing_source = f"Daymet basin mean of {gauge_id} (CAMELS)"
+    result.observation_source = source if result.streamflow_obs is not None else ""
     return result
+
+
+def _usgs_flow(catalogue: BasinCatalogue, gauge_id: str, arrays) -> tuple[np.ndarray | None, str]:  # noqa: ANN001
+    """Observed flow from a CAMELS-format USGS file when Caravan has none (converted with area_gages2)."""
+    from backend.data.camels import basin_area_km2
+    from backend.data.usgs import read_usgs_streamflow
+
+    path = catalogue.usgs_files.get(gauge_id)
+    if path is None:
+        return None, ""
+    series = read_usgs_streamflow(path, basin_area_km2(catalogue.attributes, gauge_id))
+    aligned = np.full(len(arrays.dates), np.nan, dtype=np.float32)
+    offset = int((series.dates[0] - arrays.dates[0]).astype(int))
+    lo, hi = max(offset, 0), min(offset + len(series.dates), len(arrays.dates))
+    aligned[lo:hi] = series.values["streamflow"][lo - offset : hi - offset]
+    return aligned, "USGS (CAMELS format)"
 
 
 def write_prediction_csv(result: StreamflowPrediction, out: Path, overwrite: bool = False) -> Path:
