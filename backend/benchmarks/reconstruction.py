@@ -23,6 +23,7 @@ from backend.model.checkpoint import BaseModel
 from backend.model.inputs import camels_location_data, make_batch
 from backend.model.service import reconstruct_statics
 from backend.progress import progress
+from backend.runtime import set_threads
 
 
 @dataclass
@@ -144,7 +145,7 @@ def _doy_climatology(values: np.ndarray, doy: np.ndarray, keep: np.ndarray) -> n
 
 def run_reconstruction_benchmark(base: BaseModel, split: dict, out: Path | None) -> str:
     """Run both parts on the withheld basins and return (and optionally write) the Markdown report."""
-    torch.set_num_threads(2)
+    set_threads(2)
     catalogue = BasinCatalogue.open()
     t0 = time.monotonic()
     groups = static_group_scores(base, split["pretrain_basins"], split["holdout_basins"], catalogue)

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from backend.config import load_config, save_config
 from backend.data.basin_arrays import load_basin_arrays
@@ -23,6 +22,7 @@ from backend.data.catalogue import BasinCatalogue
 from backend.data.splits import TEST_PERIOD, TRAIN_PERIOD, Fold, pub_folds, pur_folds
 from backend.io_utils import write_text_atomic
 from backend.model.service import get_base_model
+from backend.runtime import set_threads
 from backend.tasks.encoder_states import cached_encode_records
 from backend.tasks.streamflow.data import camels_streamflow_data
 from backend.tasks.streamflow.training import StreamflowTrainConfig, evaluate, train_streamflow
@@ -52,7 +52,7 @@ def _folds(cfg: StreamflowBenchmarkConfig, ids: list[str], catalogue: BasinCatal
 
 def run_benchmark(cfg: StreamflowBenchmarkConfig) -> Path:
     """Train and evaluate every (fold, model) not yet done; returns the run folder."""
-    torch.set_num_threads(2)
+    set_threads(2)
     run_dir = Path(cfg.run_dir)
     (run_dir / "results").mkdir(parents=True, exist_ok=True)
     save_config(cfg, run_dir / "config.yaml")

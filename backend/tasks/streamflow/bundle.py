@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from backend.config import load_config, to_dict
 from backend.data.basin_arrays import load_basin_arrays
@@ -15,6 +14,7 @@ from backend.data.catalogue import BasinCatalogue
 from backend.data.splits import TRAIN_PERIOD
 from backend.io_utils import write_text_atomic
 from backend.model.service import get_base_model
+from backend.runtime import set_threads
 from backend.tasks.encoder_states import cached_encode_records
 from backend.tasks.streamflow.adapter_io import save_streamflow_adapter
 from backend.tasks.streamflow.data import camels_streamflow_data
@@ -23,7 +23,7 @@ from backend.tasks.streamflow.training import StreamflowTrainConfig, evaluate, t
 
 def train_bundled_adapter(config_path: Path, out: Path) -> Path:
     """Fit the ``stefaland`` head on all basins with streamflow and write adapter + model card."""
-    torch.set_num_threads(2)
+    set_threads(2)
     cfg = load_config(StreamflowTrainConfig, config_path)
     catalogue = BasinCatalogue.open()
     ids = catalogue.with_streamflow
