@@ -64,6 +64,25 @@ def model_card(base, summary: dict, config: dict, run_dir: Path, sha256: str) ->
         "- Never seen: streamflow and the streamflow-derived signatures of `camels_hydro.txt`.",
         f"- Final masked-reconstruction loss on withheld basins: {json.dumps(summary['final_validation'])}",
         "",
+        "## Design choices",
+        "",
+        "- **Weekly forcing tokens** (7 days, 52 tokens = 364 days): one token per day costs about 45x more "
+        "attention per window on 2 CPU cores (measured in `../shared/notes/compute.md`: 7 s vs 0.15 s a step); "
+        "each variable keeps its own patch embedding and mask embedding, and the decoder reconstructs every "
+        "day, so daily detail is still trained. Task heads that need daily output (streamflow) add the daily "
+        "forcings back through the residual adapter.",
+        "- **One token per static group** (climate, topography, soil, geology, vegetation): each attribute has "
+        "its own value embedding and mask embedding, summed within its group, so masking a whole group hides one "
+        "token and attention learns the interactions between groups.",
+        "- **Location token**: latitude/longitude as a point on the unit sphere with sinusoids at 8 frequencies, "
+        "then an MLP; never masked.",
+        "- **Masking**: each static group hidden with p = 0.5, each forcing hidden in contiguous 28-91-day "
+        "windows until half its tokens are hidden; 10% of samples hide every forcing (static-only locations such "
+        "as landslide points), 10% every static group; missing values count as hidden and never enter the loss.",
+        "- **Loss**: mean squared error on hidden, observed entries, averaged per variable (inputs are z-scored, "
+        "so this is the variance-scaled MSE); forcings weight 1.0, statics 0.5, categorical attributes "
+        "(cross-entropy) 0.1. Pre-norm transformer encoder, one-layer decoder, per-variable linear heads.",
+        "",
         "## Architecture",
         "",
         "```yaml",
