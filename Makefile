@@ -94,6 +94,10 @@ task-adapters: setup  ## train the bundled task adapters on the bundled base mod
 	STEFALAND_ALLOW_BUNDLE_WRITE=1 $(PY) -m backend soil-composition-adapter --out resources/models/soil_composition_adapter.pt
 	STEFALAND_ALLOW_BUNDLE_WRITE=1 $(PY) -m backend soil-moisture-adapter --out resources/models/soil_moisture_adapter.pt
 
+.PHONY: landslide-adapter
+landslide-adapter: setup  ## retrain the bundled landslide adapter (and its card) on the current base model
+	STEFALAND_ALLOW_BUNDLE_WRITE=1 $(PY) -m backend landslide-train --points data/landslides/ecuador_lsl/lsl.csv --out-adapter resources/models/landslide_adapter.pt
+
 benchmark: benchmark-pretrain benchmark-tasks benchmark-streamflow  ## all benchmarks
 	$(PY) -m backend benchmark latency --out docs/benchmark_latency.md
 

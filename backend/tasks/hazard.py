@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -60,12 +60,14 @@ class HazardResult:
     lattice_points: int
     tiles: int
     centre_latlon: tuple[float, float] = (float("nan"), float("nan"))
+    phases: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {"out_tif": str(self.out_tif), "breaks": self.breaks, "classes": list(CLASS_NAMES),
                 "n_valid": self.n_valid, "n_cells": self.n_cells, "crs": self.crs, "seconds": round(self.seconds, 3),
                 "lattice_points": self.lattice_points, "tiles": self.tiles,
-                "centre_latlon": list(self.centre_latlon)}
+                "centre_latlon": list(self.centre_latlon),
+                "phases": {k: round(v, 3) for k, v in self.phases.items()}}
 
 
 # --------------------------------------------------------------------------------------------- checks
@@ -190,7 +192,9 @@ def write_hazard_map(raster: Path, out: Path, model: LandslideModel, tile: int =
     header = read_raster_window(raster, 0, 0, 1, 1)
     crs = check_projected(raster, header.crs_wkt)
     bands = band_indices(raster, header.band_names, model.config.covariates)
+    phases = {"checks": time.perf_counter() - start}
     ranges, n_valid = scan_ranges(raster, bands, model.config.covariates, tile)
+    phases["scan"] = time.perf_counter() - start - sum(phases.values())
     if n_valid == 0:
         raise DataFormatError(raster, "no cell has every covariate (all nodata)")
     x0, dx, rx, y0, ry, dy = header.geotransform
@@ -198,6 +202,7 @@ def write_hazard_map(raster: Path, out: Path, model: LandslideModel, tile: int =
     lat, lon = to_latlon(np.array([cx]), np.array([cy]), header.crs_wkt)[0]
     centre = (float(lat), float(lon))
     lattice = model.lattice({n: ranges[n] for n in model.config.vocabulary.values()}, centre)
+    phases["encoder lattice"] = time.perf_counter() - start - sum(phases.values())
     n_tiles = math.ceil(rows / tile) * math.ceil(cols / tile)
     bar = ProgressBar("hazard map", 2 * n_tiles)
     histogram = np.zeros(HISTOGRAM_BINS, np.int64)
@@ -213,6 +218,7 @@ def write_hazard_map(raster: Path, out: Path, model: LandslideModel, tile: int =
                 dataset.GetRasterBand(1).WriteArray(probability.reshape(valid.shape), col0, row0)
                 bar.update(done, "probability")
             breaks = quantile_breaks(histogram)
+            phases["probabilities"] = time.perf_counter() - start - sum(phases.values())
             for done, (row0, col0, window) in enumerate(iter_raster_tiles(raster, tile), start=n_tiles + 1):
                 nrows, ncols = window.values.shape[1:]
                 probability = dataset.GetRasterBand(1).ReadAsArray(col0, row0, ncols, nrows)
@@ -228,5 +234,6 @@ def write_hazard_map(raster: Path, out: Path, model: LandslideModel, tile: int =
         finally:
             dataset = None  # closes the file before it is renamed (or removed on an error)
         bar.close()
+    phases["classes + write"] = time.perf_counter() - start - sum(phases.values())
     return HazardResult(out, breaks, n_valid, rows * cols, crs, time.perf_counter() - start,
-                        lattice.points if lattice is not None else 0, n_tiles, centre)
+                        lattice.points if lattice is not None else 0, n_tiles, centre, phases)

@@ -22,8 +22,9 @@ function at the raster's centre (:class:`landslide_features.EncoderLattice`). On
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -218,6 +219,18 @@ def new_model(covariate_names: list[str], base: BaseModel | None, latlon: tuple[
     return LandslideModel(net, config, base)
 
 
+@contextlib.contextmanager
+def _torch_threads(count: int) -> Iterator[None]:
+    """Run with ``count`` torch threads, then restore (the landslide networks are too small to gain from
+    more; on a busy 2-core machine extra threads make each step several times slower)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def _bce(net: LandslideNet, covariates: torch.Tensor, states: torch.Tensor | None, labels: torch.Tensor
          ) -> torch.Tensor:
     return nn.functional.binary_cross_entropy_with_logits(net(covariates, states), labels)
@@ -257,7 +270,8 @@ def train(model: LandslideModel, covariates: np.ndarray, states: np.ndarray | No
         def validation_score() -> float:
             return 0.0
         cfg = FitConfig(**{**asdict(settings.fit), "validate_every": settings.fit.steps, "patience": 1})
-    result = fit(model.net, loss_on_batch, validation_score, cfg, label=label)
+    with _torch_threads(1):
+        result = fit(model.net, loss_on_batch, validation_score, cfg, label=label)
     model.fit_result = result
     return result
 
