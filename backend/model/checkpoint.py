@@ -52,8 +52,15 @@ def save_base_model(path: Path, model: StefaLandMAE, normalizer: Normalizer, ext
         "extra": json.dumps(extra or {}),
         "state_dict": {k: v.detach().clone() for k, v in model.state_dict().items()},
     }
-    write_atomic(Path(path), lambda tmp: torch.save(payload, tmp))
+    write_atomic(Path(path), lambda tmp: _save_to(payload, tmp))
     return file_sha256(Path(path))
+
+
+def _save_to(payload: dict, tmp: Path) -> None:
+    # through a file handle: given a path, torch names the archive's inner folder after the (random)
+    # temporary file name, so the same weights would give different bytes and a different checksum
+    with open(tmp, "wb") as handle:
+        torch.save(payload, handle)
 
 
 def load_base_model(path: Path) -> BaseModel:
@@ -72,10 +79,13 @@ def load_base_model(path: Path) -> BaseModel:
         normalizer = Normalizer(**json.loads(payload["normalizer"]))
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(f"{path}: invalid metadata ({exc})") from None
-    model = StefaLandMAE(cfg, vocabulary_from(normalizer))
+    try:
+        model = StefaLandMAE(cfg, vocabulary_from(normalizer))
+    except (KeyError, TypeError, ValueError, AssertionError) as exc:
+        raise CheckpointError(f"{path}: invalid metadata ({type(exc).__name__}: {exc})") from None
     try:
         model.load_state_dict(payload["state_dict"], strict=True)
-    except RuntimeError as exc:
+    except (KeyError, TypeError, RuntimeError) as exc:
         first = str(exc).splitlines()[0:3]
         raise CheckpointError(f"{path}: weights do not fit the model ({' '.join(first)})") from None
     model.eval()
