@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from backend.errors import CheckpointError
-from backend.io_utils import write_atomic
+from backend.tensor_files import load_tensor_payload, save_tensor_payload
 
 ADAPTER_FORMAT = "stefaland-adapter-v1"
 
@@ -37,7 +37,7 @@ def save_adapter(path: Path, task: str, base_sha256: str, module: nn.Module, con
         "meta": json.dumps(meta or {}),
         "state_dict": {k: v.detach().clone() for k, v in module.state_dict().items()},
     }
-    return write_atomic(Path(path), lambda tmp: torch.save(payload, tmp), overwrite=overwrite)
+    return save_tensor_payload(Path(path), payload, overwrite=overwrite)
 
 
 def read_adapter(path: Path, task: str, base_sha256: str | None) -> AdapterFile:
@@ -46,14 +46,7 @@ def read_adapter(path: Path, task: str, base_sha256: str | None) -> AdapterFile:
     ``base_sha256=None`` skips the base check (for adapters that need no base model, e.g. baselines).
     """
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"{path}: adapter file not found")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any load failure means an unusable file
-        raise CheckpointError(f"{path}: not a readable adapter file ({type(exc).__name__})") from None
-    if not isinstance(payload, dict) or payload.get("format") != ADAPTER_FORMAT:
-        raise CheckpointError(f"{path}: not a StefaLand adapter file")
+    payload = load_tensor_payload(path, ADAPTER_FORMAT, "adapter file")
     if payload["task"] != task:
         raise CheckpointError(f"{path}: adapter is for task {payload['task']!r}, not {task!r}")
     if base_sha256 is not None and payload["base_sha256"] and payload["base_sha256"] != base_sha256:

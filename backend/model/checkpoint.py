@@ -11,14 +11,12 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-
 from backend.data.normalization import Normalizer
 from backend.errors import CheckpointError
-from backend.io_utils import write_atomic
 from backend.model.config import ModelConfig
 from backend.model.inputs import vocabulary_from
 from backend.model.mae import StefaLandMAE
+from backend.tensor_files import load_tensor_payload, save_tensor_payload
 
 FORMAT = "stefaland-base-v1"
 
@@ -52,28 +50,14 @@ def save_base_model(path: Path, model: StefaLandMAE, normalizer: Normalizer, ext
         "extra": json.dumps(extra or {}),
         "state_dict": {k: v.detach().clone() for k, v in model.state_dict().items()},
     }
-    write_atomic(Path(path), lambda tmp: _save_to(payload, tmp))
+    save_tensor_payload(Path(path), payload)
     return file_sha256(Path(path))
-
-
-def _save_to(payload: dict, tmp: Path) -> None:
-    # through a file handle: given a path, torch names the archive's inner folder after the (random)
-    # temporary file name, so the same weights would give different bytes and a different checksum
-    with open(tmp, "wb") as handle:
-        torch.save(payload, handle)
 
 
 def load_base_model(path: Path) -> BaseModel:
     """Load a base model; a corrupt file, another format or wrong shapes raise :class:`CheckpointError`."""
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"{path}: checkpoint not found")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any unpickling failure means a corrupt file
-        raise CheckpointError(f"{path}: not a readable checkpoint ({type(exc).__name__}: {exc})") from None
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: not a StefaLand base model (expected format {FORMAT})")
+    payload = load_tensor_payload(path, FORMAT, "checkpoint")
     try:
         cfg = ModelConfig(**json.loads(payload["model_config"]))
         normalizer = Normalizer(**json.loads(payload["normalizer"]))
@@ -94,5 +78,5 @@ def load_base_model(path: Path) -> BaseModel:
 
 def read_extra(path: Path) -> dict:
     """The free-form metadata stored with a checkpoint (training info)."""
-    payload = torch.load(Path(path), map_location="cpu", weights_only=True)
+    payload = load_tensor_payload(Path(path), FORMAT, "checkpoint")
     return json.loads(payload.get("extra", "{}"))
