@@ -16,6 +16,7 @@ COMMANDS: tuple[str, ...] = (
     "backend.cli_streamflow",
     "backend.cli_soil",
     "backend.cli_landslide",
+    "backend.cli_finetune",
 )
 
 
