@@ -98,6 +98,20 @@ task-adapters: setup  ## train the bundled task adapters on the bundled base mod
 landslide-adapter: setup  ## retrain the bundled landslide adapter (and its card) on the current base model
 	STEFALAND_ALLOW_BUNDLE_WRITE=1 $(PY) -m backend landslide-train --points data/landslides/ecuador_lsl/lsl.csv --out-adapter resources/models/landslide_adapter.pt
 
+EXAMPLE_GAUGES  := out/example_gauges
+EXAMPLE_ADAPTER := out/example_adapter
+ADAPTER ?=
+example-gauges: setup  ## an example user dataset (10 real CAMELS basins, docs/user_format.md) in out/example_gauges/
+	$(PY) -m backend example-gauges --out-dir $(EXAMPLE_GAUGES) --overwrite
+
+.PHONY: finetune-example
+finetune-example: example-gauges  ## fine-tune on the example gauges into out/example_adapter/, then predict them (ADAPTER=... to start from another adapter)
+	$(PY) -m backend finetune --gauges $(EXAMPLE_GAUGES)/gauges.csv --streamflow $(EXAMPLE_GAUGES)/streamflow.csv \
+	  --forcings $(EXAMPLE_GAUGES)/forcings --out-dir $(EXAMPLE_ADAPTER) --overwrite $(if $(ADAPTER),--adapter $(ADAPTER))
+	$(PY) -m backend predict-gauges --gauges $(EXAMPLE_GAUGES)/gauges.csv --streamflow $(EXAMPLE_GAUGES)/streamflow.csv \
+	  --forcings $(EXAMPLE_GAUGES)/forcings --adapter $(EXAMPLE_ADAPTER)/streamflow_adapter.pt \
+	  --start 1997-10-01 --end 1999-09-30 --out-dir $(EXAMPLE_ADAPTER)/predictions --overwrite
+
 benchmark: benchmark-pretrain benchmark-tasks benchmark-streamflow  ## all benchmarks
 	$(PY) -m backend benchmark latency --out docs/benchmark_latency.md
 
