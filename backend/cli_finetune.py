@@ -36,10 +36,15 @@ def _print_problems(problems: list[str]) -> None:
 
 
 def _check_files(args: argparse.Namespace, streamflow: Path | None) -> list[str]:
+    """Every problem of the files; categories are checked too when the base model can be loaded."""
     from backend.data.user_gauges import validate_user_dataset
+    from backend.errors import CheckpointError
     from backend.model.service import get_base_model
 
-    vocabularies = get_base_model(args.model).normalizer.vocabularies
+    try:
+        vocabularies = get_base_model(args.model).normalizer.vocabularies
+    except CheckpointError:
+        vocabularies = None
     return validate_user_dataset(args.gauges, streamflow, args.forcings, vocabularies)
 
 

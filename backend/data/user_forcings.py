@@ -47,13 +47,13 @@ def _read_csv(path: Path, problems: Problems) -> GaugeForcings | None:
         row = [parse_number(table, line, name, cells[name], problems) for name in FORCING_VARIABLES]
         if row[0] is not None and row[0] < 0:
             problems.add(path, f"negative precipitation {row[0]:g}", line, "prcp", kind="negative precipitation")
-        if day is None or any(v is None for v in row):
+        if day is None:
             continue
-        if previous is not None:
+        if previous is not None:  # a row with a bad value still counts for the continuity of the dates
             _check_step(table, previous, line, day, problems)
         previous = (line, day)
         dates.append(day)
-        values.append(row)  # type: ignore[arg-type]
+        values.append([np.nan if v is None else v for v in row])
     if not dates and len(problems) == before:
         problems.add(path, "no data rows")
     if len(problems) > before:

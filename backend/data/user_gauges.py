@@ -103,11 +103,12 @@ def _attribute_columns(table: Table, notes: list[str]) -> tuple[list[str], list[
 
 
 def read_gauges(path: Path, problems: Problems, notes: list[str],
-                vocabularies: dict[str, list[str]] | None = None) -> list[UserGauge]:
-    """Rows of ``gauges.csv`` that have no problem (problems recorded for the others)."""
+                vocabularies: dict[str, list[str]] | None = None) -> tuple[list[UserGauge], dict[str, int]]:
+    """Rows of ``gauges.csv`` that have no problem (problems recorded for the others), and the line of every
+    usable gauge id (also of rows with problems in other cells, so their flow and forcings are checked too)."""
     table = read_table(path, GAUGE_COLUMNS, problems)
     if table is None:
-        return []
+        return [], {}
     numeric_columns, categorical_columns = _attribute_columns(table, notes)
     gauges: list[UserGauge] = []
     first_line: dict[str, int] = {}
@@ -146,7 +147,7 @@ def read_gauges(path: Path, problems: Problems, notes: list[str],
                                     float(area), numeric, categorical))
     if not table.rows:
         problems.add(path, "no gauge rows")
-    return gauges
+    return gauges, first_line
 
 
 def read_streamflow(path: Path, gauges: dict[str, UserGauge], problems: Problems,
@@ -198,34 +199,27 @@ def read_streamflow(path: Path, gauges: dict[str, UserGauge], problems: Problems
 def _read_all(gauges_csv: Path, streamflow_csv: Path | None, forcings_dir: Path,
               vocabularies: dict[str, list[str]] | None) -> tuple[UserDataset, Problems]:
     problems, notes = Problems(), []
-    gauges = read_gauges(Path(gauges_csv), problems, notes, vocabularies)
-    known_ids = _all_ids(Path(gauges_csv))
+    gauges, lines = read_gauges(Path(gauges_csv), problems, notes, vocabularies)
     by_id = {g.gauge_id: g for g in gauges}
-    flow = read_streamflow(Path(streamflow_csv), by_id, problems, known_ids) if streamflow_csv else {}
+    flow = read_streamflow(Path(streamflow_csv), by_id, problems, set(lines)) if streamflow_csv else {}
     forcings: dict[str, GaugeForcings] = {}
     folder = Path(forcings_dir)
     if not folder.is_dir():
         problems.add(folder, "forcings folder not found")
     else:
         index = index_forcing_files(folder)
-        for gauge in gauges:
-            found = find_forcing_file(folder, gauge.gauge_id, index)
+        for gauge_id, line in lines.items():
+            found = find_forcing_file(folder, gauge_id, index)
             if isinstance(found, str):
-                problems.add(Path(gauges_csv), found, gauge.line, "id")
+                problems.add(Path(gauges_csv), found, line, "id")
                 continue
             series = read_gauge_forcings(*found, problems)
-            if series is not None:
-                forcings[gauge.gauge_id] = series
+            if series is not None and gauge_id in by_id:
+                forcings[gauge_id] = series
     for gauge in gauges:
         if streamflow_csv and gauge.gauge_id not in flow:
             notes.append(f"gauge {gauge.gauge_id}: no observed flow in {streamflow_csv}")
     return UserDataset(gauges, forcings, flow, notes), problems
-
-
-def _all_ids(gauges_csv: Path) -> set[str]:
-    """Every id cell of the gauges file, even of rows with other problems (so they are not 'unknown')."""
-    table = read_table(gauges_csv, ("id",), Problems())
-    return {cells["id"] for _, cells in table.rows} if table else set()
 
 
 def validate_user_dataset(gauges_csv: Path, streamflow_csv: Path | None, forcings_dir: Path,
