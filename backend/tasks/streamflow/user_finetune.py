@@ -120,7 +120,7 @@ def finetune_on_gauges(base: BaseModel, model: StreamflowModel, warmup_days: int
     data = prepared.data
     start = time.monotonic()
     if data.states is None:
-        report(0.0, "encoding the forcing records with the frozen encoder")
+        report(0.03, "encoding the forcing records with the frozen encoder")
         with progress_span(0.03, 0.08):
             data.states = encode_records(base, data.locations, label="encoding gauges")
     seconds["encoding"] = time.monotonic() - start
@@ -149,7 +149,7 @@ def finetune_on_gauges(base: BaseModel, model: StreamflowModel, warmup_days: int
         error = (prediction - torch.nan_to_num(target)) ** 2 * weights[pick].unsqueeze(1)
         return (error * mask).sum() / mask.sum().clamp(min=1)
 
-    report(0.05, "scoring the warm start on the validation parts")
+    report(0.09, "scoring the warm start on the validation parts")
     before = validation_scores(model, prepared, base, warmup_days)
     warm_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
     fit_cfg = FitConfig(steps=cfg.steps, learning_rate=cfg.learning_rate, weight_decay=cfg.weight_decay,
