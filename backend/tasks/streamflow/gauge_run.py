@@ -18,6 +18,7 @@ import torch
 
 from backend.config import save_config
 from backend.data.user_gauges import UserDataset, load_user_dataset
+from backend.errors import CheckpointError
 from backend.io_utils import write_text_atomic
 from backend.model.checkpoint import BaseModel
 from backend.model.service import get_base_model
@@ -81,12 +82,25 @@ def run_finetune(inputs: FinetuneInputs, out_dir: Path, cfg: GaugeFinetuneConfig
     report = report or (lambda fraction, message: None)
     started = time.monotonic()
     adapter_path = check_out_dir(out_dir, overwrite)
+    threads = torch.get_num_threads()
     torch.set_num_threads(cfg.threads)
+    try:
+        return _run(inputs, Path(out_dir), adapter_path, cfg, overwrite, should_stop, report, started)
+    finally:
+        torch.set_num_threads(threads)  # the worker process goes on with its own setting
+
+
+def _run(inputs: FinetuneInputs, out_dir: Path, adapter_path: Path, cfg: GaugeFinetuneConfig, overwrite: bool,
+         should_stop: Callable[[], bool] | None, report: Report, started: float) -> dict:
+    """The body of :func:`run_finetune` (torch threads already set)."""
     base = get_base_model(inputs.model)
     report(0.0, "reading and checking the gauge files")
     dataset = load_user_dataset(inputs.gauges_csv, inputs.streamflow_csv, inputs.forcings_dir,
                                 base.normalizer.vocabularies)
     warm_path = Path(inputs.adapter or BUNDLED_STREAMFLOW_ADAPTER)
+    if inputs.adapter is None and not warm_path.is_file():
+        raise CheckpointError(f"{warm_path}: the bundled streamflow adapter is not installed (`make "
+                              "streamflow-adapter` trains it); give the adapter to start from with --adapter")
     model, adapter_cfg, _ = load_streamflow_adapter(warm_path, base)
     warmup = int(adapter_cfg["warmup_days"])
     report(0.02, "imputing missing attributes")

@@ -115,15 +115,16 @@ def prepare_gauges(base: BaseModel, dataset: UserDataset, validation_fraction: f
     if not splits:
         reasons = "; ".join(f"{g}: {r}" for g, r in skipped.items())
         raise ValueError(f"no gauge can be fine-tuned on ({reasons})")
-    prepared = PreparedGauges(None, splits, skipped=skipped)  # type: ignore[arg-type]
+    imputed: dict[str, list[str]] = {}
+    given: dict[str, list[str]] = {}
+    sources: dict[str, str] = {}
     rows: list[LocationData] = []
     flow = np.full((len(splits), len(dates)), np.nan, dtype=np.float32)
     for k, gauge_id in enumerate(splits):
         gauge, forcing = dataset.gauge(gauge_id), dataset.forcings[gauge_id]
         filled = impute_attributes(base, (gauge.latitude, gauge.longitude), gauge.given_numeric,
                                    gauge.categorical, forcing.values, forcing.dates)
-        prepared.imputed[gauge_id], prepared.given[gauge_id] = filled.imputed, filled.given
-        prepared.forcing_source[gauge_id] = forcing.source
+        imputed[gauge_id], given[gauge_id], sources[gauge_id] = filled.imputed, filled.given, forcing.source
         on_calendar = np.full((len(dates), forcing.values.shape[1]), np.nan, dtype=np.float32)
         lo = int((forcing.dates[0] - dates[0]).astype(int))
         on_calendar[lo: lo + len(forcing.dates)] = forcing.values
@@ -140,8 +141,7 @@ def prepare_gauges(base: BaseModel, dataset: UserDataset, validation_fraction: f
         np.concatenate([r.latlon for r in rows]), np.concatenate([r.forcings for r in rows]),
         np.concatenate([r.forcings_observed for r in rows]), dates)
     grid = window_grid(len(dates), base.config.patch_days, base.config.window_patches)
-    prepared.data = StreamflowData(locations, flow, grid)
-    return prepared
+    return PreparedGauges(StreamflowData(locations, flow, grid), splits, imputed, given, sources, skipped)
 
 
 def predict_user_gauge(base: BaseModel, model: StreamflowModel, dataset: UserDataset, gauge_id: str,
