@@ -12,14 +12,16 @@ def _hazard(args: argparse.Namespace) -> int:
     from backend.tasks.landslide import load_landslide_model
 
     model = load_landslide_model(args.adapter, lambda: get_base_model(args.base_model))
-    result = write_hazard_map(args.raster, args.out, model, tile=args.tile)
+    result = write_hazard_map(args.raster, args.out, model, tile=args.tile, threads=args.threads)
     print(f"wrote {result.out_tif}: {result.n_valid:,} of {result.n_cells:,} cells mapped, {result.crs}, "
           f"{result.tiles} tiles, encoder lattice {result.lattice_points} points, {result.seconds:.2f} s")
     print("class breaks (very low .. very high): " + ", ".join(f"{b:.4f}" for b in result.breaks))
     if args.png:
         from backend.tasks.hazard_render import render_png
 
-        title = args.title or f"Landslide susceptibility of {Path(args.raster).name} (StefaLand)"
+        which = (f"StefaLand, base model {model.base.sha256[:8]}" if model.base is not None
+                 else "from-scratch network")
+        title = args.title or f"Landslide susceptibility of {Path(args.raster).name} ({which})"
         print(f"wrote {render_png(result.out_tif, args.png, title)}")
     return 0
 
@@ -52,6 +54,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     h.add_argument("--adapter", type=Path, help="landslide adapter (default: the bundled one)")
     h.add_argument("--base-model", type=Path, help="default: $STEFALAND_BASE_MODEL or the bundled one")
     h.add_argument("--tile", type=int, default=256, help="tile size in cells (bounds memory)")
+    h.add_argument("--threads", type=int, default=1, help="torch threads while mapping (1 is fastest on 2 cores)")
     h.add_argument("--png", type=Path, help="also draw the map as a PNG")
     h.add_argument("--title", help="title of the PNG")
     h.set_defaults(func=_hazard)

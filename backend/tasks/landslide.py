@@ -199,6 +199,19 @@ def area_centre(points: LandslidePoints) -> tuple[float, float]:
     return float(latlon[:, 0].mean()), float(latlon[:, 1].mean())
 
 
+def lattice_difference(model: LandslideModel, covariates: np.ndarray, latlon: tuple[float, float],
+                       ranges: dict[str, tuple[float, float]] | None = None) -> np.ndarray:
+    """|p(lattice features) - p(exact features)| (n,) for locations with these raw covariates, both at
+    ``latlon``; the lattice spans ``ranges`` (covariate -> (min, max), e.g. a raster's, as the hazard map
+    builds it), by default the locations' own range."""
+    index = {n: i for i, n in enumerate(model.config.covariates)}
+    ranges = ranges or {n: (float(np.nanmin(covariates[:, index[n]])), float(np.nanmax(covariates[:, index[n]])))
+                        for n in model.config.vocabulary.values()}
+    exact = model.probability(covariates, model.states_exact(covariates, latlon))
+    lattice = model.lattice(ranges, latlon)
+    return np.abs(model.probability(covariates, model.states_from_lattice(lattice, covariates)) - exact)
+
+
 # --------------------------------------------------------------------------------------------- training
 
 def new_model(covariate_names: list[str], base: BaseModel | None, latlon: tuple[float, float],
@@ -220,7 +233,7 @@ def new_model(covariate_names: list[str], base: BaseModel | None, latlon: tuple[
 
 
 @contextlib.contextmanager
-def _torch_threads(count: int) -> Iterator[None]:
+def torch_threads(count: int) -> Iterator[None]:
     """Run with ``count`` torch threads, then restore (the landslide networks are too small to gain from
     more; on a busy 2-core machine extra threads make each step several times slower)."""
     before = torch.get_num_threads()
@@ -270,7 +283,7 @@ def train(model: LandslideModel, covariates: np.ndarray, states: np.ndarray | No
         def validation_score() -> float:
             return 0.0
         cfg = FitConfig(**{**asdict(settings.fit), "validate_every": settings.fit.steps, "patience": 1})
-    with _torch_threads(1):
+    with torch_threads(1):
         result = fit(model.net, loss_on_batch, validation_score, cfg, label=label)
     model.fit_result = result
     return result

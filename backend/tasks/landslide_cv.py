@@ -210,12 +210,11 @@ def predict_logistic(points: PointSet, fold: Fold, context: CVContext) -> np.nda
     return model.probability(points.covariates[fold.test])
 
 
+STEFALAND = "StefaLand (frozen encoder + adapter)"
+LOGISTIC = "Logistic regression"
+SCRATCH = "From scratch (same adapter/head, no encoder)"
 #: model name (as in the tables) -> how it predicts a test fold
-MODELS: dict[str, Predictor] = {
-    "StefaLand (frozen encoder + adapter)": predict_stefaland,
-    "Logistic regression": predict_logistic,
-    "From scratch (same adapter/head, no encoder)": predict_scratch,
-}
+MODELS: dict[str, Predictor] = {STEFALAND: predict_stefaland, LOGISTIC: predict_logistic, SCRATCH: predict_scratch}
 
 
 def cross_validate(points: PointSet, folds: list[Fold], context: CVContext,

@@ -19,6 +19,7 @@ import numpy as np
 from backend.data.landslides import read_landslide_points
 from backend.io_utils import write_text_atomic
 from backend.model.checkpoint import BaseModel
+from backend.paths import PROJECT_ROOT
 from backend.tasks.landslide import (
     BUNDLE_COMMAND,
     LandslideModel,
@@ -86,12 +87,20 @@ def train_on_points(points_path: Path, base: BaseModel | None, settings: TrainSe
         "vocabulary": model.config.vocabulary, "area_centre_latlon": list(centre),
         "early_stopping_step": stopped.best_step, "early_stopping_log_loss": -stopped.best_score,
         "validation_points": int(validation.sum()), "steps": steps, "seed": settings.fit.seed,
-        "base_model": str(base.path) if base is not None else None,
+        "base_model": _relative(base.path) if base is not None else None,
         "base_sha256": base.sha256 if base is not None else "",
         "trained": dt.datetime.now().isoformat(timespec="seconds"),
         "seconds": round(time.perf_counter() - start, 1),
     }
     return TrainedAdapter(model, meta, scores)
+
+
+def _relative(path: Path | None) -> str | None:
+    """A path relative to the project when inside it (cards are read on other machines)."""
+    if path is None:
+        return None
+    resolved = Path(path).resolve()
+    return str(resolved.relative_to(PROJECT_ROOT)) if PROJECT_ROOT in resolved.parents else str(path)
 
 
 def _cv_lines(scores: list[FoldScore]) -> list[str]:
