@@ -89,6 +89,9 @@ benchmark-tasks: setup  ## soil composition, soil moisture and landslide benchma
 	$(PY) -m backend benchmark landslide --out docs/benchmark_landslide.md
 	$(PY) -m backend benchmark hazard-speed --out docs/benchmark_hazard_speed.md
 
+.PHONY: adapters
+adapters: streamflow-adapter task-adapters landslide-adapter  ## retrain every bundled adapter on the bundled base model
+
 .PHONY: task-adapters
 task-adapters: setup  ## train the bundled task adapters on the bundled base model (re-run after `make pretrain`)
 	STEFALAND_ALLOW_BUNDLE_WRITE=1 $(PY) -m backend soil-composition-adapter --out resources/models/soil_composition_adapter.pt
