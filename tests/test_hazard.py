@@ -167,8 +167,9 @@ def test_cli_and_worker_method(tmp_path: Path, scratch_model, capsys) -> None:
     adapter = save_landslide_adapter(tmp_path / "a.pt", scratch_model)
     raster = make_raster(tmp_path / "cov.tif")
     assert cli_main(["hazard", "--raster", str(raster), "--out", str(tmp_path / "cli.tif"),
-                     "--adapter", str(adapter)]) == 0
+                     "--adapter", str(adapter), "--png", str(tmp_path / "map.png")]) == 0
     assert "wrote" in capsys.readouterr().out and gdal.Open(str(tmp_path / "cli.tif")).RasterCount == 2
+    assert (tmp_path / "map.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     reports = []
     result = hazard_request({"raster": str(raster), "out_tif": str(tmp_path / "w.tif"), "adapter": str(adapter)},
                             lambda f, m: reports.append(f))

@@ -234,13 +234,13 @@ def _write_hazard_map(raster: Path, out: Path, model: LandslideModel, tile: int)
                                                     HISTOGRAM_BINS - 1), minlength=HISTOGRAM_BINS)
                 dataset.GetRasterBand(1).WriteArray(probability.reshape(valid.shape), col0, row0)
                 bar.update(done, "probability")
-            breaks = quantile_breaks(histogram)
+            breaks = [round(b, 6) for b in quantile_breaks(histogram)]  # as stored in the metadata
             phases["probabilities"] = time.perf_counter() - start - sum(phases.values())
             for done, (row0, col0, nrows, ncols) in enumerate(tile_windows(rows, cols, tile), start=n_tiles + 1):
                 probability = dataset.GetRasterBand(1).ReadAsArray(col0, row0, ncols, nrows)
                 dataset.GetRasterBand(2).WriteArray(classify(probability, breaks), col0, row0)
                 bar.update(done, "classes")
-            dataset.SetMetadata({"CLASS_BREAKS": json.dumps([round(b, 6) for b in breaks]),
+            dataset.SetMetadata({"CLASS_BREAKS": json.dumps(breaks),
                                  "CLASS_METHOD": "quantile (quintiles of the valid probabilities)",
                                  "CLASS_NAMES": json.dumps(list(CLASS_NAMES)),
                                  "LANDSLIDE_MODEL": "from scratch" if model.config.from_scratch else "StefaLand",

@@ -307,10 +307,16 @@ def load_landslide_model(path: Path | None, base_loader: Callable[[], BaseModel]
     if not path.is_file():
         hint = f"; make it with: {BUNDLE_COMMAND}" if path == BUNDLED_ADAPTER else ""
         raise CheckpointError(f"{path}: landslide adapter not found{hint}")
-    header = read_adapter(path, TASK, None)
-    config = LandslideConfig(**header.config)
+    adapter = read_adapter(path, TASK, None)
+    try:
+        config = LandslideConfig(**adapter.config)
+    except TypeError as exc:
+        raise CheckpointError(f"{path}: not a landslide adapter configuration ({exc})") from None
     base = None if config.from_scratch else base_loader()
-    adapter = read_adapter(path, TASK, base.sha256 if base is not None else None)
+    if base is not None and adapter.base_sha256 != base.sha256:
+        hint = f"; re-train it on this base model: {BUNDLE_COMMAND}" if path == BUNDLED_ADAPTER else ""
+        raise CheckpointError(f"{path}: adapter was trained on base model {adapter.base_sha256[:12] or '(none)'}, "
+                              f"but the loaded base model is {base.sha256[:12]}{hint}")
     model = LandslideModel(LandslideNet(config), config, base)
     load_weights(model.net, adapter, path)
     return model
