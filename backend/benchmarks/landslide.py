@@ -29,6 +29,7 @@ from backend.data.landslides import (
 )
 from backend.io_utils import write_text_atomic
 from backend.model.service import get_base_model
+from backend.paths import PROJECT_ROOT
 from backend.tasks.landslide import complete_rows, covariate_matrix
 from backend.tasks.landslide_cv import (
     LOGISTIC,
@@ -75,6 +76,14 @@ def load_point_set(name: str, root: Path, base_path: Path | None) -> tuple[Point
         columns = {n: data.covariates[:, names.index(n)] for n in vocabulary.values()}
         data.states = encode_static(base, camels_attributes(vocabulary, columns), np.array(centre))
     return data, int((~keep).sum())
+
+
+def _shown(path: Path | None) -> str:
+    """A path relative to the project when inside it."""
+    resolved = Path(path).resolve() if path is not None else None
+    if resolved is not None and PROJECT_ROOT in resolved.parents:
+        return str(resolved.relative_to(PROJECT_ROOT))
+    return str(path)
 
 
 def glc_line(root: Path) -> list[str]:
@@ -157,7 +166,7 @@ def run(args: argparse.Namespace) -> list[str]:
              f"Run {dt.datetime.now().isoformat(timespec='seconds')} on {platform.machine()} "
              f"({torch.get_num_threads()} torch thread(s), load average {os.getloadavg()[0]:.1f}) by "
              "`python -m backend benchmark landslide`.",
-             f"Base model: `{base.path}` (sha256 `{base.sha256[:16]}…`).", "",
+             f"Base model: `{_shown(base.path)}` (sha256 `{base.sha256[:16]}…`).", "",
              f"Blocks: k-means on the x/y coordinates into {args.k} spatial blocks, each the test fold once; "
              f"repeated with seeds {', '.join(map(str, args.seeds))} ({args.k * len(args.seeds)} folds per model). "
              "Early stopping of the networks uses one of 4 k-means blocks of the training points (never the "
