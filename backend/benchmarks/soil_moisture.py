@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from backend.data.basin_arrays import BasinArrays, load_basin_arrays
 from backend.data.catalogue import BasinCatalogue
@@ -28,6 +27,7 @@ from backend.finetune.trainer import FitConfig
 from backend.io_utils import write_text_atomic
 from backend.metrics import correlation
 from backend.model.checkpoint import BaseModel
+from backend.runtime import set_threads
 from backend.tasks.soil_moisture import ProbeInputs, predict_series, probe_inputs, time_block_masks, train_model
 from backend.tasks.soil_probes import DAYMET_PERIOD, Probe, ismn_probes
 from backend.tasks.tabular_baselines import ridge_cv
@@ -110,7 +110,7 @@ def _api(train: list[ProbeInputs], test: ProbeInputs, api: dict[str, np.ndarray]
 
 def run_benchmark(base: BaseModel, seed: int = 0, steps: int = 400, out: Path | None = None) -> str:
     """Leave-one-station-out over the usable ISMN stations; returns (and optionally writes) the report."""
-    torch.set_num_threads(2)
+    set_threads(2)
     t_start = time.monotonic()
     catalogue = BasinCatalogue.open()
     arrays = load_basin_arrays(catalogue)

@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from backend.data.basin_arrays import load_basin_arrays
 from backend.data.catalogue import BasinCatalogue
@@ -23,6 +22,7 @@ from backend.finetune.trainer import FitConfig
 from backend.io_utils import write_text_atomic
 from backend.model.checkpoint import BaseModel, file_sha256
 from backend.model.inputs import camels_location_data
+from backend.runtime import set_threads
 from backend.tasks.soil_composition import (
     composition_targets,
     head_config,
@@ -43,7 +43,7 @@ def _split_file(base: BaseModel) -> Path | None:
 
 def train_composition_adapter(base: BaseModel, out: Path, seed: int = 0) -> Path:
     """Train on all basins; write ``out`` and its card ``out.with_suffix('.md')``."""
-    torch.set_num_threads(2)
+    set_threads(2)
     t0 = time.monotonic()
     catalogue = BasinCatalogue.open()
     arrays = load_basin_arrays(catalogue)
@@ -94,7 +94,7 @@ def train_composition_adapter(base: BaseModel, out: Path, seed: int = 0) -> Path
 def train_moisture_adapter(base: BaseModel, out: Path, probes: list[Probe] | None = None, seed: int = 0,
                            steps: int = 400) -> Path:
     """Train on the ISMN stations (or ``probes``); write ``out`` and its card."""
-    torch.set_num_threads(2)
+    set_threads(2)
     t0 = time.monotonic()
     catalogue = BasinCatalogue.open()
     arrays = load_basin_arrays(catalogue)
