@@ -42,6 +42,12 @@ def _loss_curve(run_dir: Path, points: int = 12) -> list[dict[str, str]]:
     return rows[::stride] + ([rows[-1]] if rows[-1] is not rows[::stride][-1] else [])
 
 
+def _best_validation(run_dir: Path) -> dict[str, str]:
+    with open(run_dir / "loss_log.csv", newline="") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["val_loss"]]
+    return min(rows, key=lambda r: float(r["val_loss"]))
+
+
 def model_card(base, summary: dict, config: dict, run_dir: Path, sha256: str) -> str:  # noqa: ANN001
     """The Markdown model card of a bundled base model."""
     n_params = sum(p.numel() for p in base.model.parameters())
@@ -115,7 +121,12 @@ def model_card(base, summary: dict, config: dict, run_dir: Path, sha256: str) ->
                                                                   norm.forcing_std, strict=True)]
     lines += [f"| {n} | {m:.4g} | {s:.4g} |" for n, m, s in zip(norm.static_names, norm.static_mean,
                                                                   norm.static_std, strict=True)]
+    best = _best_validation(run_dir)
     lines += ["", "## Loss curve (validation = withheld basins)", "",
+              f"Lowest validation loss {best['val_loss']} at step {best['step']} (statics {best['val_statics']}, "
+              f"forcings {best['val_forcings']}); the final weights are those of the last step. Where the "
+              "validation static loss rises while the training loss falls, the model is memorising the "
+              "pretraining basins' attributes (each basin has one fixed set of attributes).", "",
               "| step | minutes | train loss | val loss | val forcings | val statics |", "|---|---|---|---|---|---|"]
     for row in _loss_curve(run_dir):
         lines.append(f"| {row['step']} | {float(row['elapsed_s']) / 60:.1f} | {row['loss']} | {row['val_loss']} "
