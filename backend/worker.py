@@ -206,6 +206,44 @@ def data_summary(params: dict[str, Any], report: Callable[[float, str], None]) -
     return {"lines": lines}
 
 
+def attribute_names(params: dict[str, Any], report: Callable[[float, str], None]) -> dict[str, Any]:
+    """The static attributes the base model takes as inputs, so the plugin can match field names.
+
+    Params: ``model`` (optional base model file; default ``$STEFALAND_BASE_MODEL`` or the bundled one).
+    Returns ``numeric`` and ``categorical`` (names, in model order), ``groups`` (name -> CAMELS group),
+    ``categories`` (categorical name -> allowed values) and ``model`` (the base model file).
+    """
+    from backend.data.variables import STATIC_BY_NAME
+    from backend.model.service import get_base_model
+
+    report(0.0, "loading the base model")
+    base = get_base_model(Path(params["model"]) if params.get("model") else None)
+    norm = base.normalizer
+    numeric, categorical = list(norm.static_names), list(norm.vocabularies)
+    groups = {name: STATIC_BY_NAME[name].group for name in numeric + categorical if name in STATIC_BY_NAME}
+    return {"numeric": numeric, "categorical": categorical, "groups": groups,
+            "categories": {name: list(values) for name, values in norm.vocabularies.items()},
+            "model": str(base.path)}
+
+
+def example_gauges(params: dict[str, Any], report: Callable[[float, str], None]) -> dict[str, Any]:
+    """Write the example user dataset (10 real CAMELS basins, ``docs/user_format.md``) for the fine-tune dialog.
+
+    Params: ``out_dir`` (required), ``n`` (default 10), ``overwrite`` (default False: an existing example in
+    ``out_dir`` is reused as it is). Returns the three paths the dialog needs and the basins.
+    """
+    from backend.tasks.streamflow.example_gauges import write_example_gauges
+
+    out_dir = Path(params["out_dir"])
+    files = {"gauges_csv": str(out_dir / "gauges.csv"), "streamflow_csv": str(out_dir / "streamflow.csv"),
+             "forcings_dir": str(out_dir / "forcings")}
+    if (out_dir / "gauges.csv").is_file() and not params.get("overwrite"):
+        return {**files, "basins": None, "reused": True}
+    report(0.1, f"writing the example dataset to {out_dir}")
+    summary = write_example_gauges(out_dir, n=int(params.get("n") or 10), overwrite=bool(params.get("overwrite")))
+    return {**files, "basins": summary["basins"], "reused": False}
+
+
 def main() -> int:
     """Protect stdout, then serve requests from stdin until it closes."""
     protocol_fd = os.dup(1)

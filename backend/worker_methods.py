@@ -19,11 +19,14 @@ METHODS: dict[str, str] = {
     # provided by the worker itself
     "ping": "backend.worker:ping",
     "data_summary": "backend.worker:data_summary",
+    "attribute_names": "backend.worker:attribute_names",
+    "example_gauges": "backend.worker:example_gauges",
     "demo_layers": "backend.demo:demo_layers",
     # provided by the backend tasks
     "predict_streamflow": "backend.tasks.streamflow_service:predict_request",
     "finetune_streamflow": "backend.tasks.streamflow_service:finetune_request",
     "validate_gauges": "backend.tasks.streamflow_service:validate_request",
+    "predict_location": "backend.tasks.streamflow_service:predict_location_request",
     "hazard_map": "backend.tasks.landslide_service:hazard_request",
     "soil_composition": "backend.tasks.soil_service:soil_request",
     "soil_moisture": "backend.tasks.soil_moisture_service:soil_moisture_request",

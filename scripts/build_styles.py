@@ -101,6 +101,25 @@ def soil(geometry: str) -> QgsVectorLayer:
     return layer
 
 
+def mean_flow(geometry: str) -> QgsVectorLayer:
+    """Mean predicted streamflow (mm/day): light to dark blue, class edges that suit CAMELS basins."""
+    layer = QgsVectorLayer(f"{geometry}?crs=EPSG:4326&field=mean_flow:double", "mean flow", "memory")
+    colors = ("#eff3ff", "#bdd7e7", "#6baed6", "#3182bd", "#08519c", "#08306b")
+    edges = (0, 0.25, 0.5, 1, 2, 4, 50)
+    ranges = []
+    for i, color in enumerate(colors):
+        if geometry == "Point":
+            symbol = QgsMarkerSymbol.createSimple({"name": "circle", "color": color, "size": "3",
+                                                   "outline_color": "60,60,60,255"})
+        else:
+            symbol = QgsFillSymbol.createSimple({"color": color, "outline_color": "40,40,40,255",
+                                                 "outline_width": "0.3"})
+        label = f"{edges[i]}–{edges[i + 1]} mm/day" if i < len(colors) - 1 else f"> {edges[i]} mm/day"
+        ranges.append(QgsRendererRange(QgsClassificationRange(label, edges[i], edges[i + 1]), symbol))
+    layer.setRenderer(QgsGraduatedSymbolRenderer("mean_flow", ranges))
+    return layer
+
+
 def main() -> int:
     app = QgsApplication([], False)
     app.initQgis()
@@ -119,6 +138,8 @@ def main() -> int:
         "susceptibility_classes": susceptibility_classes(tif),
         "soil_composition": soil("Point"),
         "soil_composition_polygon": soil("MultiPolygon"),
+        "mean_flow": mean_flow("Point"),
+        "mean_flow_polygon": mean_flow("MultiPolygon"),
     }
     for name, layer in layers.items():
         message, ok = layer.saveNamedStyle(str(STYLES / f"{name}.qml"))

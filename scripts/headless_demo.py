@@ -35,7 +35,9 @@ MODELS_DIR = str(PROJECT / "resources" / "models")
 
 def backend_not_ready(message: str) -> bool:
     """The backend cannot do this yet: the method is not there, or its trained model is not bundled yet."""
-    return "not available in this backend version" in message or (MODELS_DIR in message and "not found" in message)
+    from stefaland_plugin.worker_client import backend_not_ready as not_ready
+
+    return not_ready(message, MODELS_DIR)
 N_STREAMFLOW_BASINS = 3
 
 

@@ -7,12 +7,19 @@ is not available yet is reported and skipped, never faked.
 
     .venv/bin/python scripts/run_qgis.py                 # desktop if $DISPLAY is set, else headless
     .venv/bin/python scripts/run_qgis.py --headless
-    xvfb-run -a .venv/bin/python scripts/run_qgis.py --desktop --screenshot docs/screenshots/qgis_demo.png
+    xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python scripts/run_qgis.py --desktop \
+        --scenario basin --screenshot docs/screenshots/workflow1_click_basin.png
+
+``--scenario`` plays one analyst workflow in the window (``scripts/qgis_startup.py``): basin (1), finetune (2),
+hazard (3a), basins (3b), polygon (4), or none (the demo only); basin by default.
+With ``--screenshot`` the exit code is 0 once the workflow's result is on screen, 3 if the backend cannot
+do it yet (a method or a trained model missing: reported, nothing faked), 1 on an error.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -27,8 +34,9 @@ OUT = PROJECT / "out"
 
 
 # ----------------------------------------------------------------------------- desktop
-def make_profile(root: Path) -> Path:
-    """A QGIS profiles folder whose default profile has the plugin linked in and enabled."""
+def make_profile(root: Path, adapter: str = "") -> Path:
+    """A QGIS profiles folder whose default profile has the plugin linked in and enabled (and ``adapter``, a
+    fine-tuned streamflow adapter, as the active model if given)."""
     profile = root / "profiles" / "default"
     plugins = profile / "python" / "plugins"
     plugins.mkdir(parents=True, exist_ok=True)
@@ -46,7 +54,9 @@ def make_profile(root: Path) -> Path:
         f"{PLUGIN.name}=true\n\n"
         "[stefaland]\n"
         f"backend_root={PROJECT}\n"
-        f"output_dir={OUT / 'qgis'}\n\n"
+        f"output_dir={OUT / 'qgis'}\n"
+        + (f"adapter={adapter}\nlatest_adapter={adapter}\n" if adapter else "")
+        + "\n"
         "[qgis]\n"
         "checkVersion=false\n"
         "showTips=false\n",
@@ -55,13 +65,27 @@ def make_profile(root: Path) -> Path:
     return root
 
 
-def run_desktop(screenshot: Path | None, timeout_s: float) -> int:
-    """Start QGIS with the plugin; with ``screenshot``, capture the screen once the demo is shown, then quit."""
+NOT_READY = 3
+
+
+def read_status(ready: Path) -> dict:
+    """The JSON status the startup script wrote (``{"status": "timeout"}`` if none)."""
+    if not ready.exists():
+        return {"status": "timeout"}
+    try:
+        return json.loads(ready.read_text(encoding="utf-8"))
+    except ValueError:
+        return {"status": "error", "detail": ready.read_text(encoding="utf-8")[:500]}
+
+
+def run_desktop(screenshot: Path | None, timeout_s: float, scenario: str = "none", adapter: str = "") -> int:
+    """Start QGIS with the plugin playing ``scenario``; with ``screenshot``, capture the screen once the
+    workflow's result is shown, then quit."""
     qgis = shutil.which("qgis")
     if qgis is None:
         print("qgis is not installed (make setup installs it)", file=sys.stderr)
         return 2
-    profiles = make_profile(OUT / "qgis-profile")
+    profiles = make_profile(OUT / "qgis-profile", adapter)
     env = dict(os.environ)
     if env.get("QT_QPA_PLATFORM") == "offscreen":  # the Makefile's default for tests: not for a window
         del env["QT_QPA_PLATFORM"]
@@ -69,6 +93,8 @@ def run_desktop(screenshot: Path | None, timeout_s: float) -> int:
     ready = OUT / "qgis-ready.txt"
     ready.unlink(missing_ok=True)
     env["STEFALAND_READY_FILE"] = str(ready)
+    env["STEFALAND_SCENARIO"] = scenario
+    env["STEFALAND_PROJECT"] = str(PROJECT)
     args = [qgis, "--profiles-path", str(profiles), "--nologo", "--noversioncheck",
             "--code", str(PROJECT / "scripts" / "qgis_startup.py")]
     print("starting:", " ".join(args))
@@ -79,15 +105,15 @@ def run_desktop(screenshot: Path | None, timeout_s: float) -> int:
         end = time.monotonic() + timeout_s
         while time.monotonic() < end and process.poll() is None and not ready.exists():
             time.sleep(0.5)
-        status = ready.read_text().strip() if ready.exists() else "timeout"
-        print("QGIS startup:", status)
+        status = read_status(ready)
+        print("QGIS startup:", status["status"], json.dumps(status))
         if process.poll() is not None:
             print(f"QGIS exited early (code {process.returncode})", file=sys.stderr)
             return 1
         screenshot.parent.mkdir(parents=True, exist_ok=True)
         subprocess.run(["import", "-window", "root", str(screenshot)], check=True, timeout=60)
         print("screenshot:", screenshot)
-        return 0 if status == "ok" else 1
+        return {"ok": 0, "not_ready": NOT_READY}.get(status["status"], 1)
     finally:
         process.terminate()
         try:
@@ -102,13 +128,17 @@ def main(argv: list[str] | None = None) -> int:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--desktop", action="store_true", help="start the QGIS desktop (needs a display)")
     mode.add_argument("--headless", action="store_true", help="run the workflows through Processing")
-    parser.add_argument("--screenshot", type=Path, help="desktop: save a screenshot there once the demo shows")
+    parser.add_argument("--screenshot", type=Path, help="desktop: save a screenshot there once the workflow shows")
+    parser.add_argument("--scenario", choices=("none", "basin", "finetune", "hazard", "basins", "polygon"),
+                        default="basin", help="desktop: the workflow to play (default: basin)")
+    parser.add_argument("--adapter", type=Path, help="desktop: start with this fine-tuned streamflow adapter active")
     parser.add_argument("--timeout", type=float, default=240.0, help="desktop + screenshot: seconds to wait")
     parser.add_argument("--out", type=Path, default=OUT, help="headless: folder for the outputs (default out/)")
     args = parser.parse_args(argv)
     desktop = args.desktop or (not args.headless and bool(os.environ.get("DISPLAY")))
     if desktop:
-        return run_desktop(args.screenshot, args.timeout)
+        adapter = str(args.adapter.resolve()) if args.adapter else ""
+        return run_desktop(args.screenshot, args.timeout, args.scenario, adapter)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from headless_demo import run_headless  # imports QGIS: only now
 

@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 from typing import Any
 
-from qgis.core import Qgis, QgsApplication
+from qgis.core import (
+    Qgis,
+    QgsApplication,
+    QgsCoordinateReferenceSystem,
+    QgsCoordinateTransform,
+    QgsProject,
+    QgsRectangle,
+)
 from qgis.gui import QgsDockWidget
+from qgis.PyQt import sip
 from qgis.PyQt.QtCore import QDate, Qt, QTimer, pyqtSignal
 from qgis.PyQt.QtWidgets import (
     QComboBox,
     QDateEdit,
     QFormLayout,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
+    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
@@ -28,13 +39,17 @@ from .tasks import WorkerTask
 
 DATE_FORMAT = "yyyy-MM-dd"
 FIRST_DAY, LAST_DAY = QDate(1980, 1, 1), QDate(2014, 12, 31)  # the Daymet forcings' span
+#: the contiguous United States (WGS84 lon/lat) and the CRS the demo shows it in (CONUS Albers)
+CONUS_EXTENT = (-125.0, 24.0, -66.5, 49.6)
+CONUS_CRS = "EPSG:5070"
 
 
 class StefaLandDock(QgsDockWidget):
     """Everything a user clicks; long work runs in :class:`WorkerTask` objects."""
 
     demoLoaded = pyqtSignal(list)  # the layers added
-    predictionShown = pyqtSignal(str)  # gauge id
+    predictionShown = pyqtSignal(str)  # gauge id (or the polygon's name)
+    predictionFailed = pyqtSignal(str)  # the error shown in the hydrograph
 
     def __init__(self, iface, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -45,11 +60,18 @@ class StefaLandDock(QgsDockWidget):
         self._tasks: set[WorkerTask] = set()
         self._current: WorkerTask | None = None
         self.last_request: dict[str, Any] | None = None
+        self.last_result: dict[str, Any] | None = None
+        self.last_elapsed_s: float | None = None  # how long the worker took for the last prediction shown
         self._build()
         self.map_tool = BasinPickTool(self.canvas, self.request_settings)
         self.map_tool.predictionRequested.connect(self.start_prediction)
         self.map_tool.nothingFound.connect(self._set_status)
-        self.map_tool.deactivated.connect(lambda: self.pick_button.setChecked(False))
+        self.map_tool.deactivated.connect(self._map_tool_deactivated)
+        from .dock_polygon import PolygonActions
+
+        self.polygons = PolygonActions(self)
+        self.polygon_button.setMenu(self.polygons.menu)
+        self.map_tool.polygonPicked.connect(self.polygons.predict_feature_of)
 
     # ------------------------------------------------------------------ layout
     def _build(self) -> None:
@@ -73,21 +95,28 @@ class StefaLandDock(QgsDockWidget):
 
         self.pick_button = QPushButton(self.tr("Click a basin"))
         self.pick_button.setCheckable(True)
-        self.pick_button.setToolTip(self.tr("Then click a basin outline or gauge point on the map"))
+        self.pick_button.setToolTip(self.tr("Then click a basin outline or gauge point on the map (or any "
+                                            "polygon: it is predicted as a location)"))
         self.pick_button.toggled.connect(self._toggle_pick)
+        self.polygon_button = QPushButton(self.tr("Polygon…"))
+        self.polygon_button.setToolTip(self.tr("Streamflow of any polygon: drawn, or the selected feature of "
+                                               "a layer; attributes from its fields, the rest imputed"))
         self.demo_button = QPushButton(self.tr("Load CAMELS demo"))
         self.demo_button.clicked.connect(self.load_demo)
         row = QHBoxLayout()
         row.addWidget(self.pick_button)
+        row.addWidget(self.polygon_button)
         row.addWidget(self.demo_button)
         layout.addLayout(row)
 
         self.hydrograph = HydrographWidget()
-        layout.addWidget(self.hydrograph, 1)
-        self.info_label = QLabel()
-        self.info_label.setWordWrap(True)
-        self.info_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        layout.addWidget(self.info_label)
+        layout.addWidget(self.hydrograph, 3)
+        self.details = QTextBrowser()
+        self.details.setObjectName("StefaLandDetails")
+        self.details.setOpenLinks(False)
+        self.details.setMinimumHeight(70)
+        self.details.setPlaceholderText(self.tr("Where the inputs came from is shown here."))
+        layout.addWidget(self.details, 1)
 
         self.progress = QProgressBar()
         self.progress.setRange(0, 100)
@@ -105,15 +134,20 @@ class StefaLandDock(QgsDockWidget):
 
         self.finetune_button = QPushButton(self.tr("Fine-tune on gauges…"))
         self.finetune_button.clicked.connect(self.open_finetune)
-        self.landslide_button = QPushButton(self.tr("Landslide susceptibility…"))
+        self.landslide_button = QPushButton(self.tr("Landslide hazard map…"))
         self.landslide_button.clicked.connect(self.open_landslide)
+        self.basin_layer_button = QPushButton(self.tr("Basins → soil / mean flow…"))
+        self.basin_layer_button.setToolTip(self.tr("A graduated layer of predicted soil composition or mean "
+                                                   "flow for the features of a basin layer"))
+        self.basin_layer_button.clicked.connect(self.open_basin_layer)
         self.diagnostics_button = QPushButton(self.tr("Diagnostics"))
         self.diagnostics_button.clicked.connect(self.open_diagnostics)
-        row = QHBoxLayout()
-        row.addWidget(self.finetune_button)
-        row.addWidget(self.landslide_button)
-        layout.addLayout(row)
-        layout.addWidget(self.diagnostics_button)
+        grid = QGridLayout()
+        grid.addWidget(self.finetune_button, 0, 0)
+        grid.addWidget(self.landslide_button, 0, 1)
+        grid.addWidget(self.basin_layer_button, 1, 0)
+        grid.addWidget(self.diagnostics_button, 1, 1)
+        layout.addLayout(grid)
         self.setWidget(body)
 
     def _date_edit(self, iso: str) -> QDateEdit:
@@ -127,6 +161,10 @@ class StefaLandDock(QgsDockWidget):
     def _period_changed(self) -> None:
         settings.put(settings.KEY_START, self.start())
         settings.put(settings.KEY_END, self.end())
+
+    def set_period(self, start: str, end: str) -> None:
+        self.start_edit.setDate(QDate.fromString(start, DATE_FORMAT))
+        self.end_edit.setDate(QDate.fromString(end, DATE_FORMAT))
 
     def start(self) -> str:
         return self.start_edit.date().toString(DATE_FORMAT)
@@ -142,7 +180,7 @@ class StefaLandDock(QgsDockWidget):
         self.model_combo.clear()
         self.model_combo.addItem(self.tr("Bundled model"), "")
         if adapter:
-            self.model_combo.addItem(self.tr("Fine-tuned: {}").format(Path(adapter).name), adapter)
+            self.model_combo.addItem(self.tr("Fine-tuned: {}").format(_adapter_label(adapter)), adapter)
             self.model_combo.setItemData(1, adapter, Qt.ItemDataRole.ToolTipRole)
             if settings.active_adapter() == adapter:
                 self.model_combo.setCurrentIndex(1)
@@ -215,31 +253,57 @@ class StefaLandDock(QgsDockWidget):
         elif self.canvas.mapTool() is self.map_tool:
             self.canvas.unsetMapTool(self.map_tool)
 
+    def _map_tool_deactivated(self) -> None:
+        """The canvas switched to another tool (or is going away): only the button needs to follow."""
+        if not sip.isdeleted(self.pick_button):
+            self.pick_button.blockSignals(True)
+            self.pick_button.setChecked(False)
+            self.pick_button.blockSignals(False)
+
     def start_prediction(self, request: dict[str, Any]) -> WorkerTask:
         """Run a ``predict_streamflow`` request built by the map tool; the hydrograph shows the result."""
         self.last_request = request
         params = request["params"]
         gauge = params["gauge_id"]
         self.hydrograph.show_message(self.tr("Predicting streamflow of gauge {} …").format(gauge))
+        self.details.clear()
+        title = self.tr("Gauge {}").format(gauge) + (f" – {request['label']}" if request.get("label") else "")
         task = WorkerTask(self.tr("Predict streamflow of {}").format(gauge), request["method"], params,
-                          outputs=[params["out_csv"]], on_done=self._prediction_done)
+                          outputs=[params["out_csv"]], on_done=lambda t: self._prediction_done(t, title))
         return self.run_task(task, show_errors=False)
 
-    def _prediction_done(self, task: WorkerTask) -> None:
+    def _prediction_done(self, task: WorkerTask, title: str = "") -> None:
         gauge = task.params["gauge_id"]
+        self.show_result(task, title or self.tr("Gauge {}").format(gauge), gauge,
+                         lambda result: describe_prediction(result, self.tr))
+
+    def show_result(self, task: WorkerTask, title: str, key: str, describe) -> bool:
+        """Hydrograph and details of a finished prediction task; the error in the plot if it failed."""
         if not task.ok:
-            self.hydrograph.show_message(self.tr("No prediction for gauge {}: {}").format(gauge, task.error))
-            return
+            message = self.tr("No prediction for {}: {}").format(key, task.error)
+            self.hydrograph.show_message(message)
+            self.predictionFailed.emit(task.error or "")
+            return False
         result = task.result or {}
         try:
-            data = read_prediction_csv(result.get("csv") or task.params["out_csv"], self.tr("Gauge {}").format(gauge))
+            data = read_prediction_csv(result.get("csv") or task.params["out_csv"], title)
         except (OSError, ValueError) as exc:
             self.hydrograph.show_message(self.tr("Could not read the prediction: {}").format(exc))
-            return
+            return False
         data.nse, data.kge = result.get("nse"), result.get("kge")
         self.hydrograph.set_hydrograph(data)
-        self.info_label.setText(describe_prediction(result, self.tr))
-        self.predictionShown.emit(gauge)
+        lines = describe(result)
+        if task.elapsed_s is not None:
+            lines.append(self.tr("Backend answered in {:.2f} s ({} days).").format(task.elapsed_s,
+                                                                                   result.get("n_days")))
+        self.set_details(lines)
+        self.last_result = result
+        self.last_elapsed_s = task.elapsed_s
+        self.predictionShown.emit(key)
+        return True
+
+    def set_details(self, lines: list[str]) -> None:
+        self.details.setHtml("".join(f"<div style='margin-bottom:3px'>{html.escape(line)}</div>" for line in lines))
 
     # ------------------------------------------------------------------ demo
     def load_demo(self) -> WorkerTask:
@@ -256,61 +320,116 @@ class StefaLandDock(QgsDockWidget):
         except ValueError as exc:
             self._set_status(str(exc), error=True)
             return
+        project = QgsProject.instance()
+        was_empty = not project.mapLayers()
         add_to_project(layers)
-        extent = None
-        for layer in layers:
-            if layer.name().startswith("CAMELS basins"):
-                extent = self.canvas.mapSettings().layerExtentToOutputExtent(layer, layer.extent())
-        if extent is not None:
-            extent.scale(1.1)
-            # after QGIS's own zoom to the first layer of an empty project
-            QTimer.singleShot(0, lambda: self._zoom(extent))
+        crses = list({layer.crs().authid(): layer.crs() for layer in layers}.values())
+
+        def show_us() -> None:  # after QGIS's own CRS choice and zoom for the first layer of an empty project
+            if was_empty:  # a new project: show the US in an equal-area projection, not plate carrée
+                use_conus_albers(project, crses)
+            self.zoom_to_conus()
+
+        QTimer.singleShot(0, show_us)
         result = task.result or {}
         self._set_status(self.tr("Demo loaded: {} gauges ({} with observed streamflow).").format(
             result.get("n_gauges"), result.get("n_with_streamflow")))
         self.demoLoaded.emit(layers)
 
-    def _zoom(self, extent) -> None:
+    def conus_extent(self) -> QgsRectangle:
+        """The contiguous US in the canvas CRS."""
+        to_canvas = QgsCoordinateTransform(QgsCoordinateReferenceSystem("EPSG:4326"),
+                                           self.canvas.mapSettings().destinationCrs(), QgsProject.instance())
+        return to_canvas.transformBoundingBox(QgsRectangle(*CONUS_EXTENT))
+
+    def zoom_to_layer(self, layer) -> None:  # noqa: ANN001
+        """Zoom the canvas to ``layer`` (in the canvas CRS), with a small margin."""
+        extent = self.canvas.mapSettings().layerExtentToOutputExtent(layer, layer.extent())
+        extent.scale(1.05)
         self.canvas.setExtent(extent)
         self.canvas.refresh()
 
+    def zoom_to_conus(self) -> None:
+        self.canvas.setExtent(self.conus_extent())
+        self.canvas.refresh()
+
     # ------------------------------------------------------------------ dialogs
-    def open_finetune(self) -> None:
+    def open_finetune(self):
         from .finetune_dialog import FinetuneDialog
 
-        FinetuneDialog(self, self).show()
+        dialog = FinetuneDialog(self, self)
+        dialog.show()
+        return dialog
 
-    def open_landslide(self) -> None:
+    def open_landslide(self):
         from .landslide_dialog import LandslideDialog
 
-        LandslideDialog(self, self).show()
+        dialog = LandslideDialog(self, self)
+        dialog.show()
+        return dialog
 
-    def open_diagnostics(self) -> None:
+    def open_basin_layer(self):
+        from .basin_layer_dialog import BasinLayerDialog
+
+        dialog = BasinLayerDialog(self, self)
+        dialog.show()
+        return dialog
+
+    def open_diagnostics(self):
         from .diagnostics import DiagnosticsDialog
 
-        DiagnosticsDialog(self, self).show()
+        dialog = DiagnosticsDialog(self, self)
+        dialog.show()
+        return dialog
 
     def shutdown(self) -> None:
-        """Cancel running tasks and release the map tool (plugin unload)."""
+        """Cancel running tasks and release the map tools (plugin unload)."""
         for task in list(self._tasks):
             task.on_done = None
             task.cancel()
         if self.canvas.mapTool() is self.map_tool:
             self.canvas.unsetMapTool(self.map_tool)
+        self.polygons.shutdown()
 
 
-def describe_prediction(result: dict[str, Any], tr) -> str:
-    """The line under the hydrograph: imputed inputs, forcing source, observations."""
-    parts = []
+#: the coordinate operation QGIS offers first from WGS84 to CONUS Albers ("Inverse of NAD83 to WGS 84 (1) +
+#: Conus Albers", accuracy 4 m); chosen up front so QGIS does not ask (listing the operations would make
+#: PROJ probe grid files that are not installed)
+WGS84_TO_CONUS_ALBERS = ("+proj=pipeline +step +proj=unitconvert +xy_in=deg +xy_out=rad +step +proj=aea +lat_0=23 "
+                         "+lon_0=-96 +lat_1=29.5 +lat_2=45.5 +x_0=0 +y_0=0 +ellps=GRS80")
+
+
+def use_conus_albers(project: QgsProject, layer_crses) -> None:  # noqa: ANN001
+    """Set the project CRS to CONUS Albers with the WGS84 operation chosen (QGIS would otherwise ask)."""
+    target = QgsCoordinateReferenceSystem(CONUS_CRS)
+    wgs84 = QgsCoordinateReferenceSystem("EPSG:4326")
+    context = project.transformContext()
+    if any(crs == wgs84 for crs in layer_crses) and not context.hasTransform(wgs84, target):
+        context.addCoordinateOperation(wgs84, target, WGS84_TO_CONUS_ALBERS)
+        project.setTransformContext(context)
+    project.setCrs(target)
+
+
+def _adapter_label(path: str) -> str:
+    """``adapter_20240101/streamflow_adapter.pt`` -> ``adapter_20240101`` (the folder names a fine-tune)."""
+    adapter = Path(path)
+    return adapter.parent.name if adapter.name == "streamflow_adapter.pt" and adapter.parent.name else adapter.name
+
+
+def describe_prediction(result: dict[str, Any], tr) -> list[str]:
+    """The lines under the hydrograph of a basin: forcings, observations, imputed inputs."""
+    lines = []
+    if result.get("forcing_source"):
+        lines.append(tr("Forcings: {}").format(result["forcing_source"]))
+    if result.get("has_observations"):
+        lines.append(tr("Observed streamflow overlaid (grey); scores over the days observed."))
+    else:
+        lines.append(tr("No observed streamflow for this gauge and period: no scores."))
     imputed = result.get("imputed") or []
     if imputed:
-        parts.append(tr("Imputed inputs: {}").format(", ".join(map(str, imputed))))
+        lines.append(tr("Imputed inputs ({}): {}").format(len(imputed), ", ".join(map(str, imputed))))
     else:
-        parts.append(tr("No inputs imputed."))
-    if result.get("forcing_source"):
-        parts.append(tr("Forcings: {}").format(result["forcing_source"]))
-    if not result.get("has_observations"):
-        parts.append(tr("No observed streamflow for this gauge and period."))
-    if result.get("n_days") is not None:
-        parts.append(tr("{} days").format(result["n_days"]))
-    return "  ·  ".join(parts)
+        lines.append(tr("Imputed inputs: none (every attribute from CAMELS)."))
+    if result.get("mean_flow") is not None:
+        lines.append(tr("Mean predicted flow: {:.2f} mm/day").format(result["mean_flow"]))
+    return lines

@@ -2,25 +2,47 @@
 
 from __future__ import annotations
 
-import json
 import time
+from pathlib import Path
 from typing import Any
 
 from qgis.gui import QgsFileWidget
 from qgis.PyQt import sip
 from qgis.PyQt.QtCore import Qt
+from qgis.PyQt.QtGui import QColor
 from qgis.PyQt.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
     QLabel,
     QListWidget,
+    QListWidgetItem,
+    QProgressBar,
     QPushButton,
     QVBoxLayout,
 )
 
 from . import settings
 from .tasks import WorkerTask
+
+USER_FORMAT = "docs/user_format.md"
+
+
+def _nse(value: Any) -> str:
+    return "n/a" if value is None else f"{float(value):.3f}"
+
+
+def result_lines(result: dict[str, Any], tr) -> list[str]:
+    """What a finished fine-tune reports: the medians, then each gauge's validation NSE."""
+    lines = [tr("Median validation NSE {} (warm start {}){}").format(
+        _nse(result.get("median_validation_nse")), _nse(result.get("median_validation_nse_before")),
+        tr(" – no step beat the warm start: its weights were kept") if result.get("kept_warm_start") else "")]
+    for gauge, score in sorted((result.get("metrics") or {}).items()):
+        lines.append(tr("Gauge {}: validation NSE {}").format(gauge, _nse(score)))
+    for gauge, reason in sorted((result.get("skipped") or {}).items()):
+        lines.append(tr("Gauge {}: not trained on: {}").format(gauge, reason))
+    lines += [tr("Note: {}").format(note) for note in result.get("notes") or []]
+    return lines
 
 
 class FinetuneDialog(QDialog):
@@ -33,12 +55,15 @@ class FinetuneDialog(QDialog):
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
         self.dock = dock
         self._validated_params: dict[str, Any] | None = None
+        self.task: WorkerTask | None = None
+        #: extra ``finetune_streamflow`` params (e.g. ``{"steps": 50}``); empty: the backend's settings
+        self.training_overrides: dict[str, Any] = {}
         layout = QVBoxLayout(self)
         intro = QLabel(self.tr(
-            "Train a small adapter on your own gauges. The encoder stays frozen; the bundled model is kept "
-            "and you can switch back to it in the Model list.\n"
-            "Gauges CSV: gauge_id, lat, lon (and any known attributes). Streamflow CSV: gauge_id, date, "
-            "streamflow in mm/day. Forcings folder: one daily forcing file per gauge."))
+            "Train a small adapter on your own gauges. The encoder stays frozen; the bundled model is kept and you "
+            "can switch back to it in the Model list. Files (see {}): gauges.csv with id, latitude, longitude, "
+            "area_km2 and any attributes you know; streamflow.csv with date, id, value, unit; a forcings folder "
+            "with <id>.csv (date, prcp, srad, tmax, tmin, vp, dayl) per gauge.").format(USER_FORMAT))
         intro.setWordWrap(True)
         layout.addWidget(intro)
         form = QFormLayout()
@@ -52,11 +77,23 @@ class FinetuneDialog(QDialog):
         form.addRow(self.tr("Forcings folder"), self.forcings_dir)
         form.addRow(self.tr("Output folder"), self.out_dir)
         layout.addLayout(form)
-        layout.addWidget(QLabel(self.tr("Problems found:")))
+        self.example_button = QPushButton(self.tr("Use the example dataset (10 CAMELS basins)"))
+        self.example_button.setToolTip(self.tr("Writes the example of {} into the output folder's parent and "
+                                               "fills in the three inputs").format(USER_FORMAT))
+        self.example_button.clicked.connect(self.use_example)
+        layout.addWidget(self.example_button, 0, Qt.AlignmentFlag.AlignLeft)
+        self.list_label = QLabel(self.tr("Problems found:"))
+        layout.addWidget(self.list_label)
         self.problems = QListWidget()
+        self.problems.setWordWrap(True)
         layout.addWidget(self.problems, 1)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 100)
+        self.progress.setVisible(False)
+        layout.addWidget(self.progress)
         self.status = QLabel()
         self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.status)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.check_button = QPushButton(self.tr("Check files"))
@@ -70,7 +107,7 @@ class FinetuneDialog(QDialog):
         layout.addWidget(buttons)
         for widget in (self.gauges_csv, self.streamflow_csv, self.forcings_dir, self.out_dir):
             widget.fileChanged.connect(self._invalidate)
-        self.resize(560, 460)
+        self.resize(620, 520)
 
     def _file_widget(self, file_filter: str, mode=QgsFileWidget.StorageMode.GetFile) -> QgsFileWidget:
         widget = QgsFileWidget()
@@ -83,61 +120,125 @@ class FinetuneDialog(QDialog):
         return {"gauges_csv": self.gauges_csv.filePath(), "streamflow_csv": self.streamflow_csv.filePath(),
                 "forcings_dir": self.forcings_dir.filePath(), "out_dir": self.out_dir.filePath()}
 
+    def set_files(self, gauges_csv: str, streamflow_csv: str, forcings_dir: str) -> None:
+        self.gauges_csv.setFilePath(gauges_csv)
+        self.streamflow_csv.setFilePath(streamflow_csv)
+        self.forcings_dir.setFilePath(forcings_dir)
+
     def _invalidate(self) -> None:
         self._validated_params = None
         self.start_button.setEnabled(False)
 
-    def check(self) -> None:
+    def _show_list(self, title: str, lines: list[str], color: QColor | None = None) -> None:
+        self.list_label.setText(title)
+        self.problems.clear()
+        for line in lines:
+            item = QListWidgetItem(line)
+            if color is not None:
+                item.setForeground(color)
+            self.problems.addItem(item)
+
+    def _run(self, task: WorkerTask) -> WorkerTask:
+        """Run ``task`` through the panel, with its progress mirrored here."""
+        self.task = task
+        self.progress.setValue(0)
+        self.progress.setVisible(True)
+        task.progressChanged.connect(self._progress)
+        task.messageChanged.connect(self._message)
+        return self.dock.run_task(task)
+
+    def _progress(self, value: float) -> None:
+        if not sip.isdeleted(self):
+            self.progress.setValue(int(value))
+
+    def _message(self, text: str) -> None:
+        if not sip.isdeleted(self) and text:
+            self.status.setText(text)
+
+    def _stopped(self) -> bool:
+        """True if the dialog was closed meanwhile (then nothing is shown); hides the progress otherwise."""
+        if sip.isdeleted(self):
+            return True
+        self.progress.setVisible(False)
+        return False
+
+    # ------------------------------------------------------------------ example
+    def use_example(self) -> WorkerTask:
+        folder = settings.output_dir() / "example_gauges"
+        self.example_button.setEnabled(False)
+        self.status.setText(self.tr("Writing the example dataset to {}…").format(folder))
+        return self._run(WorkerTask(self.tr("Example gauge dataset"), "example_gauges", {"out_dir": str(folder)},
+                                    on_done=self._example_done))
+
+    def _example_done(self, task: WorkerTask) -> None:
+        if self._stopped():
+            return
+        self.example_button.setEnabled(True)
+        if not task.ok:
+            self.status.setText(self.tr("The example could not be written: {}").format(task.error))
+            return
+        result = task.result or {}
+        self.set_files(result["gauges_csv"], result["streamflow_csv"], result["forcings_dir"])
+        self.status.setText(self.tr("Example dataset in {}: check the files next.").format(
+            Path(result["gauges_csv"]).parent))
+
+    # ------------------------------------------------------------------ check and train
+    def check(self) -> WorkerTask | None:
         params = self.params()
         missing = [name for name, value in params.items() if not value]
-        self.problems.clear()
         if missing:
-            self.problems.addItems([self.tr("{} is not set").format(name) for name in missing])
-            return
+            self._show_list(self.tr("Problems found:"), [self.tr("{} is not set").format(name) for name in missing])
+            return None
         self.check_button.setEnabled(False)
         self.status.setText(self.tr("Checking the files…"))
-        task = WorkerTask(self.tr("Check fine-tuning files"), "validate_gauges", params, on_done=self._checked)
-        self.dock.run_task(task)
+        return self._run(WorkerTask(self.tr("Check fine-tuning files"), "validate_gauges", params,
+                                    on_done=self._checked))
 
     def _checked(self, task: WorkerTask) -> None:
-        if sip.isdeleted(self):  # the dialog was closed meanwhile
+        if self._stopped():
             return
         self.check_button.setEnabled(True)
-        self.problems.clear()
         if not task.ok:
-            self.problems.addItem(task.error or self.tr("the check failed"))
+            self._show_list(self.tr("Problems found:"), [task.error or self.tr("the check failed")])
             self.status.setText(self.tr("The files could not be checked."))
             return
-        problems = [str(p) for p in (task.result or {}).get("problems", [])]
+        result = task.result or {}
+        problems = [str(p) for p in result.get("problems", [])]
+        notes = [self.tr("Note: {}").format(n) for n in result.get("notes", [])]
         if problems:
-            self.problems.addItems(problems)
+            self._show_list(self.tr("Problems found ({}):").format(len(problems)), problems + notes,
+                            QColor(176, 0, 32))
             self.status.setText(self.tr("{} problem(s): fix them and check again.").format(len(problems)))
             return
+        self._show_list(self.tr("Problems found: none"), notes)
         self._validated_params = task.params
         self.start_button.setEnabled(True)
         self.status.setText(self.tr("The files look fine. Start fine-tuning when ready."))
 
-    def start(self) -> None:
+    def start(self) -> WorkerTask | None:
         if self._validated_params is None or self._validated_params != self.params():
             self._invalidate()
-            return
+            return None
         self.start_button.setEnabled(False)
         self.check_button.setEnabled(False)
-        self.status.setText(self.tr("Fine-tuning (see the progress in the StefaLand panel)…"))
-        task = WorkerTask(self.tr("Fine-tune on gauges"), "finetune_streamflow", self._validated_params,
-                          on_done=self._trained)
-        self.dock.run_task(task)
+        self.status.setText(self.tr("Fine-tuning…"))
+        params = {**self._validated_params, **self.training_overrides}
+        return self._run(WorkerTask(self.tr("Fine-tune on gauges"), "finetune_streamflow", params,
+                                    on_done=self._trained))
 
     def _trained(self, task: WorkerTask) -> None:
         result = task.result or {}
         adapter = result.get("adapter")
         if task.ok and adapter:
             self.dock.set_active_adapter(str(adapter))
-        if sip.isdeleted(self):  # the dialog was closed meanwhile
+        if self._stopped():
             return
         self.check_button.setEnabled(True)
         if not task.ok:
             self.status.setText(self.tr("Fine-tuning stopped: {}").format(task.error))
             return
-        metrics = json.dumps(result.get("metrics", {}), indent=None)
-        self.status.setText(self.tr("Done. The new adapter is active: {}\nMetrics: {}").format(adapter, metrics))
+        self._show_list(self.tr("Result (validation: the last part of each gauge's record):"),
+                        result_lines(result, self.tr))
+        self.status.setText(self.tr("Done in {} s. The new adapter is the active model in the StefaLand panel "
+                                    "(switch back there): {}\nReport: {}").format(result.get("seconds"), adapter,
+                                                                                 result.get("report")))

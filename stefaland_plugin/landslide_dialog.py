@@ -31,7 +31,7 @@ class LandslideDialog(QDialog):
     def __init__(self, dock, parent=None) -> None:
         super().__init__(parent)
         self.setObjectName("StefaLandLandslideDialog")
-        self.setWindowTitle(self.tr("StefaLand – landslide susceptibility"))
+        self.setWindowTitle(self.tr("StefaLand – landslide hazard map"))
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
         self.dock = dock
         layout = QVBoxLayout(self)
@@ -84,10 +84,18 @@ class LandslideDialog(QDialog):
             result = task.result or {}
             tif = result.get("out_tif") or task.params["out_tif"]
             try:
-                add_to_project(susceptibility_layers(tif, result.get("breaks")))
+                layers = susceptibility_layers(tif, result.get("breaks"))
+                add_to_project(layers)
+                self.dock.zoom_to_layer(layers[0])
             except ValueError as exc:
                 task.ok, task.error = False, str(exc)
         if sip.isdeleted(self):
             return
-        self.status.setText(self.tr("Done: {}").format(task.params["out_tif"]) if task.ok
-                            else self.tr("Failed: {}").format(task.error))
+        if not task.ok:
+            self.status.setText(self.tr("Failed: {}").format(task.error))
+            return
+        result = task.result or {}
+        self.status.setText(self.tr("Done: {} ({} cells, {:.1f} s): probability (band 1) and five classes "
+                                    "(band 2) added to the project.").format(
+            result.get("out_tif") or task.params["out_tif"], f"{result.get('n_valid') or 0:,}",
+            float(result.get("seconds") or task.elapsed_s or 0.0)))

@@ -5,7 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from qgis.core import Qgis, QgsMapLayer, QgsPalettedRasterRenderer, QgsProject, QgsRasterLayer, QgsVectorLayer
+from qgis.core import (
+    Qgis,
+    QgsFeature,
+    QgsField,
+    QgsFields,
+    QgsMapLayer,
+    QgsPalettedRasterRenderer,
+    QgsProject,
+    QgsRasterLayer,
+    QgsVectorFileWriter,
+    QgsVectorLayer,
+    QgsWkbTypes,
+)
+from qgis.PyQt.QtCore import QVariant
 
 from .settings import log, style_path
 
@@ -14,6 +27,18 @@ STYLE_BASINS = "basins"
 STYLE_SUSCEPTIBILITY = "susceptibility_continuous"
 STYLE_SUSCEPTIBILITY_CLASSES = "susceptibility_classes"
 STYLE_SOIL = "soil_composition"
+STYLE_MEAN_FLOW = "mean_flow"
+
+
+def new_field(name: str, kind: str) -> QgsField:
+    """A field of kind "double", "int" or "string" (QMetaType on QGIS >= 3.38, QVariant before)."""
+    if Qgis.QGIS_VERSION_INT >= 33800:
+        from qgis.PyQt.QtCore import QMetaType
+
+        types = {"double": QMetaType.Type.Double, "int": QMetaType.Type.Int, "string": QMetaType.Type.QString}
+    else:
+        types = {"double": QVariant.Type.Double, "int": QVariant.Type.Int, "string": QVariant.Type.String}
+    return QgsField(name, types[kind])
 
 
 def apply_style(layer: QgsMapLayer, name: str) -> bool:
@@ -115,3 +140,51 @@ def add_to_project(layers: list[QgsMapLayer], group: str = "StefaLand") -> None:
     for layer in layers:
         project.addMapLayer(layer, False)
         node.insertLayer(0, layer)
+
+
+def styled_style_name(style: str, geometry_type: QgsWkbTypes.GeometryType) -> str:
+    """``<style>_polygon`` for polygon layers, ``<style>`` (points) otherwise."""
+    return f"{style}_polygon" if geometry_type == QgsWkbTypes.GeometryType.PolygonGeometry else style
+
+
+def write_result_layer(features: list[QgsFeature], fields: QgsFields, crs, wkb_type, added: list[tuple[str, str]],
+                       values: dict[int, list], path: str | Path, name: str) -> QgsVectorLayer:
+    """Write ``features`` (their own fields, plus the ``added`` (name, kind) fields filled from ``values`` by
+    feature id) to a GeoPackage at ``path`` and open it as a layer called ``name`` (main thread).
+
+    Features without values are left out. A source field called ``fid`` is dropped (the GeoPackage has its own).
+    """
+    kept = [i for i, f in enumerate(fields) if f.name().lower() != "fid"]
+    out_fields = QgsFields()
+    for i in kept:
+        out_fields.append(fields.at(i))
+    for field_name, kind in added:
+        out_fields.append(new_field(field_name, kind))
+    memory = QgsVectorLayer(f"{QgsWkbTypes.displayString(wkb_type)}?crs={crs.authid() or crs.toWkt()}", name,
+                            "memory")
+    memory.dataProvider().addAttributes(out_fields.toList())
+    memory.updateFields()
+    rows = []
+    for feature in features:
+        extra = values.get(feature.id())
+        if extra is None:
+            continue
+        out = QgsFeature(memory.fields())
+        out.setGeometry(feature.geometry())
+        attributes = feature.attributes()
+        out.setAttributes([attributes[i] for i in kept] + list(extra))
+        rows.append(out)
+    memory.dataProvider().addFeatures(rows)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    options = QgsVectorFileWriter.SaveVectorOptions()
+    options.driverName = "GPKG"
+    options.layerName = path.stem
+    error, message, _, _ = QgsVectorFileWriter.writeAsVectorFormatV3(
+        memory, str(path), QgsProject.instance().transformContext(), options)
+    if error != QgsVectorFileWriter.WriterError.NoError:
+        raise ValueError(f"{path}: could not be written ({message})")
+    layer = QgsVectorLayer(f"{path}|layername={path.stem}", name, "ogr")
+    if not layer.isValid():
+        raise ValueError(f"{path}: written but not readable")
+    return layer

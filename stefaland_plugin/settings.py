@@ -16,6 +16,7 @@ KEY_LATEST_ADAPTER = "stefaland/latest_adapter"  #: the last adapter trained (of
 KEY_START = "stefaland/start"  #: period start (ISO date)
 KEY_END = "stefaland/end"  #: period end (ISO date)
 KEY_OUTPUT_DIR = "stefaland/output_dir"  #: where the dock writes its results
+KEY_FORCINGS_CSV = "stefaland/forcings_csv"  #: daily forcings for polygons ("" = nearest CAMELS basin)
 
 DEFAULT_START = "1990-01-01"
 DEFAULT_END = "1999-12-31"

@@ -8,6 +8,7 @@ Rules (PyQGIS cookbook): the inputs are plain values and files prepared before t
 from __future__ import annotations
 
 import copy
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,10 @@ from qgis.PyQt.QtCore import pyqtSignal
 
 from .settings import log
 from .worker_client import WorkerCancelled, WorkerClient, WorkerError, shared_client
+
+#: errors after which no further request of a batch can succeed (the others fail one item only)
+FATAL_ERRORS = ("MethodNotAvailable", "UnknownMethod", "WorkerDied", "WorkerNotStarted", "ImportError",
+                "CheckpointError", "Cancelled")
 
 
 def remove_outputs(paths: Iterable[Path], partial_only: bool = False) -> list[Path]:
@@ -46,8 +51,8 @@ class WorkerTask(QgsTask):
     """Send ``method(params)`` to the worker; ``on_done(task)`` runs on the main thread afterwards.
 
     After completion: ``ok`` (bool), ``result`` (dict or None), ``error`` (str or None),
-    ``error_type``, ``cancelled``. ``outputs`` are removed if the task is cancelled (only their
-    ``.partial`` leftovers if it fails).
+    ``error_type``, ``cancelled``, ``elapsed_s`` (seconds the worker took to answer). ``outputs`` are
+    removed if the task is cancelled (only their ``.partial`` leftovers if it fails).
     """
 
     messageChanged = pyqtSignal(str)
@@ -65,6 +70,7 @@ class WorkerTask(QgsTask):
         self.result: dict[str, Any] | None = None
         self.error: str | None = None
         self.error_type: str | None = None
+        self.elapsed_s: float | None = None
         self._client = client
 
     def _report(self, fraction: float, message: str) -> None:
@@ -75,8 +81,9 @@ class WorkerTask(QgsTask):
     def run(self) -> bool:
         try:
             client = self._client or shared_client()
-            self.result = client.request(self.method, self.params, progress=self._report,
-                                         is_cancelled=self.isCanceled)
+            started = time.monotonic()
+            self.result = self._work(client)
+            self.elapsed_s = time.monotonic() - started
             self.ok = True
         except WorkerCancelled:
             self.cancelled = True
@@ -89,6 +96,10 @@ class WorkerTask(QgsTask):
             remove_outputs(self.outputs, partial_only=not self.cancelled)
         return self.ok
 
+    def _work(self, client: WorkerClient) -> dict[str, Any]:
+        """The request(s) of this task (in the task's thread); raises WorkerError."""
+        return client.request(self.method, self.params, progress=self._report, is_cancelled=self.isCanceled)
+
     def finished(self, result: bool) -> None:  # noqa: FBT001 (QGIS's signature)
         if not result:
             if self.isCanceled():
@@ -99,3 +110,43 @@ class WorkerTask(QgsTask):
             log(f"{self.description()}: {self.error}", level)
         if self.on_done is not None:
             self.on_done(self)
+
+
+class WorkerBatchTask(WorkerTask):
+    """Several requests of one method, one after the other (e.g. one per basin).
+
+    ``items`` are the params of each request. One item failing (the backend refused that input) is recorded
+    and the others go on; an error no later request can overcome (:data:`FATAL_ERRORS`) stops the batch.
+    ``result`` is ``{"results": [result or None per item], "errors": [error text or None per item]}``;
+    ``ok`` is True when at least one item succeeded.
+    """
+
+    def __init__(self, description: str, method: str, items: list[dict[str, Any]],
+                 outputs: Iterable[str | Path] = (), on_done: Callable[[WorkerTask], None] | None = None,
+                 client: WorkerClient | None = None) -> None:
+        super().__init__(description, method, {}, outputs, on_done, client)
+        self.items = copy.deepcopy(items)
+
+    def _work(self, client: WorkerClient) -> dict[str, Any]:
+        results: list[dict[str, Any] | None] = []
+        errors: list[str | None] = []
+        count = max(1, len(self.items))
+        for i, params in enumerate(self.items):
+            if self.isCanceled():
+                raise WorkerCancelled()
+
+            def report(fraction: float, message: str, i: int = i) -> None:
+                self._report((i + fraction) / count, message)
+
+            try:
+                results.append(client.request(self.method, params, progress=report, is_cancelled=self.isCanceled))
+                errors.append(None)
+            except WorkerError as exc:
+                if exc.error_type in FATAL_ERRORS or isinstance(exc, WorkerCancelled):
+                    raise
+                results.append(None)
+                errors.append(str(exc))
+                log(f"{self.description()}: item {i + 1}: {exc}", Qgis.MessageLevel.Warning)
+        if self.items and all(r is None for r in results):
+            raise WorkerError(f"no item succeeded; first error: {errors[0]}", "BatchFailed")
+        return {"results": results, "errors": errors}

@@ -11,19 +11,17 @@ from pathlib import Path
 from typing import Any
 
 from qgis.core import (
-    Qgis,
     QgsCoordinateReferenceSystem,
     QgsCoordinateTransform,
     QgsFeature,
     QgsFeatureSource,
-    QgsField,
     QgsProcessingAlgorithm,
     QgsProcessingContext,
     QgsProcessingException,
     QgsProcessingFeedback,
     QgsProcessingLayerPostProcessorInterface,
 )
-from qgis.PyQt.QtCore import QCoreApplication, QVariant
+from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
 from ..settings import icon_path
@@ -31,17 +29,6 @@ from ..tasks import remove_outputs
 from ..worker_client import WorkerCancelled, WorkerError, shared_client
 
 WGS84 = QgsCoordinateReferenceSystem("EPSG:4326")
-
-
-def new_field(name: str, kind: str) -> QgsField:
-    """A field of kind "double", "int" or "string" (QMetaType on QGIS >= 3.38, QVariant before)."""
-    if Qgis.QGIS_VERSION_INT >= 33800:
-        from qgis.PyQt.QtCore import QMetaType
-
-        types = {"double": QMetaType.Type.Double, "int": QMetaType.Type.Int, "string": QMetaType.Type.QString}
-    else:
-        types = {"double": QVariant.Type.Double, "int": QVariant.Type.Int, "string": QVariant.Type.String}
-    return QgsField(name, types[kind])
 
 
 def tr(text: str) -> str:

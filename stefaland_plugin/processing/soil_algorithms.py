@@ -20,14 +20,13 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QDate
 
-from ..layers import write_csvt
+from ..layers import new_field, write_csvt
 from .base import (
     RequestFailed,
     WorkerAlgorithm,
     feature_location,
     known_attributes,
     load_on_completion,
-    new_field,
     point_records,
     set_style_on_completion,
     to_wgs84,

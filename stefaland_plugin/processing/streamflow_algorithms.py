@@ -31,8 +31,8 @@ from qgis.PyQt.QtCore import QDate
 
 from .. import settings
 from ..gauges import gauge_field, normalize_gauge_id
-from ..layers import write_csvt
-from .base import RequestFailed, WorkerAlgorithm, load_on_completion, new_field
+from ..layers import new_field, write_csvt
+from .base import RequestFailed, WorkerAlgorithm, load_on_completion
 
 SCORE_FIELDS = (("gauge_id", "string"), ("n_days", "int"), ("nse", "double"), ("kge", "double"),
                 ("has_obs", "int"), ("imputed", "string"), ("forcing", "string"), ("csv", "string"))

@@ -34,5 +34,6 @@ def flush_deletes() -> None:
 
 def backend_not_ready(message: str) -> bool:
     """The backend refuses because it cannot do this yet: method missing, or its model not trained yet."""
-    models = str(PROJECT_ROOT / "resources" / "models")
-    return "not available in this backend version" in message or (models in message and "not found" in message)
+    from stefaland_plugin.worker_client import backend_not_ready as not_ready
+
+    return not_ready(message, PROJECT_ROOT / "resources" / "models")

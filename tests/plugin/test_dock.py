@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from plugin_helpers import wait_for
-from qgis.core import QgsProject
+from plugin_helpers import backend_not_ready, wait_for
+from qgis.core import QgsCoordinateReferenceSystem, QgsCoordinateTransform, QgsPointXY, QgsProject
 from qgis.PyQt.QtWidgets import QApplication
 
 from stefaland_plugin import settings
@@ -44,6 +44,47 @@ def test_finetune_dialog_lists_every_problem_and_blocks_start(qgis_iface, tmp_pa
     assert wait_for(lambda: dialog.check_button.isEnabled(), 120)
     assert dialog.problems.count() >= 1  # the backend's problems, or why it cannot check yet
     assert not dialog.start_button.isEnabled()
+    problems = [dialog.problems.item(i).text() for i in range(dialog.problems.count())]
+    if not any(backend_not_ready(p) for p in problems):
+        text = "\n".join(problems)
+        assert "gauges.csv" in text and "abc" in text or "latitude" in text, text  # located problems
+        assert dialog.problems.count() >= 3, text  # every problem, not only the first
+    dialog.close()
+
+
+def test_finetune_dialog_example_checks_clean_and_trains(qgis_iface, out_dir, shared_worker):
+    """The example dataset of docs/user_format.md passes the check; a short fine-tune activates the adapter."""
+    from stefaland_plugin.dock import StefaLandDock
+    from stefaland_plugin.finetune_dialog import FinetuneDialog
+
+    dock = StefaLandDock(qgis_iface)
+    dialog = FinetuneDialog(dock)
+    task = dialog.use_example()
+    assert wait_for(lambda: dialog.example_button.isEnabled(), 180), dialog.status.text()
+    assert task.ok, task.error
+    assert dialog.gauges_csv.filePath() == str(out_dir / "example_gauges" / "gauges.csv")
+    task = dialog.check()
+    assert wait_for(lambda: dialog.check_button.isEnabled(), 120)
+    assert task.ok and dialog.start_button.isEnabled(), dialog.status.text()
+    assert dialog.list_label.text() == "Problems found: none"
+    dialog.training_overrides = {"steps": 2}  # a smoke run: the encoder still encodes every gauge once
+    before = settings.active_adapter()
+    task = dialog.start()
+    assert task.params["steps"] == 2
+    assert wait_for(lambda: dialog.check_button.isEnabled(), 600), dialog.status.text()
+    if not task.ok:
+        assert backend_not_ready(task.error), task.error
+        assert settings.active_adapter() == before  # a failed fine-tune changes nothing
+        dialog.close()
+        return
+    adapter = task.result["adapter"]
+    assert adapter.startswith(str(out_dir / "adapters")) and settings.active_adapter() == adapter
+    assert dock.model_combo.currentData() == adapter and dock.request_settings()["adapter"] == adapter
+    assert "Median validation NSE" in dialog.problems.item(0).text()
+    assert dialog.problems.count() >= 1 + len(task.result["metrics"])
+    dock.model_combo.setCurrentIndex(0)  # and back to the bundled model
+    assert settings.active_adapter() == ""
+    settings.put(settings.KEY_LATEST_ADAPTER, "")
     dialog.close()
 
 
@@ -61,6 +102,20 @@ def test_load_demo_adds_styled_layers(qgis_iface, qgis_new_project, real_data, o
     assert gauges.renderer().type() == "RuleRenderer" and gauges.featureCount() == 671
     assert (out_dir / "demo" / "camels_gauges.geojson").is_file()
     assert "671 gauges" in dock.status_label.text()
+    # a new project shows the contiguous US (not only the western basins) in CONUS Albers, without asking
+    canvas = qgis_iface.mapCanvas()
+    assert wait_for(lambda: QgsProject.instance().crs().authid() == "EPSG:5070", 10)
+    canvas.setDestinationCrs(QgsProject.instance().crs())  # pytest-qgis's canvas does not follow the project
+    dock.zoom_to_conus()
+    to_canvas = QgsCoordinateTransform(QgsCoordinateReferenceSystem("EPSG:4326"), canvas.mapSettings().destinationCrs(),
+                                       QgsProject.instance())
+    extent = canvas.extent()
+    for lon, lat in ((-124.5, 48.5), (-67.5, 45.0), (-80.5, 25.2), (-117.0, 32.6), (-97.5, 26.0)):  # the corners
+        assert extent.contains(to_canvas.transform(QgsPointXY(lon, lat))), (lon, lat)
+    gauges_extent = canvas.mapSettings().layerExtentToOutputExtent(gauges, gauges.extent())
+    assert extent.contains(gauges_extent)
+    # the US fills the view in one direction (the other follows the canvas's shape)
+    assert min(extent.width() / gauges_extent.width(), extent.height() / gauges_extent.height()) < 1.5
 
 
 def test_diagnostics_report_and_copy(qgis_iface, out_dir, shared_worker):

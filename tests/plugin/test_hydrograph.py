@@ -56,6 +56,10 @@ def test_rendering_draws_the_predicted_line(qgis_app, tmp_path):
 
 
 def test_describe_prediction():
-    text = describe_prediction({"imputed": ["soil_depth_pelletier"], "forcing_source": "Daymet",
-                                "has_observations": False, "n_days": 365}, lambda s: s)
-    assert "soil_depth_pelletier" in text and "Daymet" in text and "No observed streamflow" in text
+    text = "\n".join(describe_prediction({"imputed": ["soil_depth_pelletier"], "forcing_source": "Daymet",
+                                          "has_observations": False, "n_days": 365}, lambda s: s))
+    assert "Imputed inputs (1): soil_depth_pelletier" in text and "Forcings: Daymet" in text
+    assert "No observed streamflow" in text
+    text = "\n".join(describe_prediction({"imputed": [], "has_observations": True, "mean_flow": 1.234},
+                                         lambda s: s))
+    assert "Imputed inputs: none" in text and "Observed streamflow overlaid" in text and "1.23 mm/day" in text

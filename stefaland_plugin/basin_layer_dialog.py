@@ -1,0 +1,267 @@
+"""Workflow 3b: the features of a basin layer -> a graduated layer of soil composition or mean flow.
+
+Soil composition: one ``soil_composition`` request for all features (a point on each polygon's surface;
+their fields are passed and the backend says which it used). Mean flow: one prediction per feature over
+the panel's period (``predict_streamflow`` for a gauge id, ``predict_location`` otherwise). The result is
+written to a GeoPackage and styled from ``resources/styles`` (``soil_composition*.qml``,
+``mean_flow*.qml``).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from qgis.core import (
+    QgsCoordinateReferenceSystem,
+    QgsCoordinateTransform,
+    QgsFeature,
+    QgsMapLayerProxyModel,
+    QgsProject,
+    QgsVectorLayer,
+    QgsWkbTypes,
+)
+from qgis.gui import QgsFileWidget, QgsMapLayerComboBox
+from qgis.PyQt import sip
+from qgis.PyQt.QtCore import Qt
+from qgis.PyQt.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QProgressBar,
+    QVBoxLayout,
+)
+
+from . import settings
+from .gauges import gauge_field, normalize_gauge_id
+from .layers import STYLE_MEAN_FLOW, STYLE_SOIL, add_to_project, apply_style, styled_style_name, write_result_layer
+from .processing.base import known_attributes
+from .tasks import WorkerBatchTask, WorkerTask
+
+SOIL, MEAN_FLOW = "soil", "mean_flow"
+SOIL_FIELDS = [("sand_pct", "double"), ("silt_pct", "double"), ("clay_pct", "double"), ("forcing_basin", "string"),
+               ("forcing_km", "double"), ("n_imputed", "int"), ("imputed", "string")]
+FLOW_FIELDS = [("mean_flow", "double"), ("nse", "double"), ("kge", "double"), ("has_obs", "int"),
+               ("n_days", "int"), ("forcing", "string"), ("n_imputed", "int"), ("imputed", "string"),
+               ("csv", "string")]
+WGS84 = QgsCoordinateReferenceSystem("EPSG:4326")
+
+
+def surface_point(feature: QgsFeature, transform: QgsCoordinateTransform) -> tuple[float, float] | None:
+    """(lat, lon) of a point on the feature (inside a polygon), in WGS84."""
+    geometry = feature.geometry()
+    if geometry is None or geometry.isEmpty():
+        return None
+    point = geometry.pointOnSurface()
+    point.transform(transform)
+    xy = point.asPoint()
+    return xy.y(), xy.x()
+
+
+def soil_values(row: dict[str, Any]) -> list[Any]:
+    imputed = list(row.get("imputed") or [])
+    return [row.get("sand_pct"), row.get("silt_pct"), row.get("clay_pct"), row.get("forcing_basin"),
+            row.get("forcing_basin_km"), len(imputed), ", ".join(imputed)]
+
+
+def flow_values(result: dict[str, Any]) -> list[Any]:
+    imputed = list(result.get("imputed") or [])
+    return [result.get("mean_flow"), result.get("nse"), result.get("kge"), int(bool(result.get("has_observations"))),
+            result.get("n_days"), result.get("forcing_source"), len(imputed), ", ".join(imputed), result.get("csv")]
+
+
+class BasinLayerDialog(QDialog):
+    """Pick a layer and a quantity; the graduated result layer is added to the project."""
+
+    def __init__(self, dock, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("StefaLandBasinLayerDialog")
+        self.setWindowTitle(self.tr("StefaLand – basins → soil composition / mean flow"))
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+        self.dock = dock
+        self.task: WorkerTask | None = None
+        self.output_layer: QgsVectorLayer | None = None
+        self._features: list[QgsFeature] = []
+        layout = QVBoxLayout(self)
+        intro = QLabel(self.tr("Predicts a value for every feature of a basin layer (polygons or gauge points) and "
+                               "adds a graduated layer. Mean flow uses the period of the StefaLand panel and, for "
+                               "features with a gauge id, the CAMELS basin's own data."))
+        intro.setWordWrap(True)
+        layout.addWidget(intro)
+        form = QFormLayout()
+        self.layer_combo = QgsMapLayerComboBox()
+        self.layer_combo.setFilters(QgsMapLayerProxyModel.Filter.PolygonLayer | QgsMapLayerProxyModel.Filter.PointLayer)
+        basins = [layer for layer in QgsProject.instance().mapLayers().values()
+                  if isinstance(layer, QgsVectorLayer) and gauge_field(layer)
+                  and layer.geometryType() == QgsWkbTypes.GeometryType.PolygonGeometry]
+        if basins:
+            self.layer_combo.setLayer(basins[0])
+        self.selected_only = QCheckBox(self.tr("Selected features only"))
+        self.quantity = QComboBox()
+        self.quantity.addItem(self.tr("Soil composition (clay %, with sand and silt)"), SOIL)
+        self.quantity.addItem(self.tr("Mean flow (mm/day) over the panel's period"), MEAN_FLOW)
+        self.output_file = QgsFileWidget()
+        self.output_file.setStorageMode(QgsFileWidget.StorageMode.SaveFile)
+        self.output_file.setFilter(self.tr("GeoPackage (*.gpkg)"))
+        self.quantity.currentIndexChanged.connect(self._suggest_output)
+        form.addRow(self.tr("Basin layer"), self.layer_combo)
+        form.addRow("", self.selected_only)
+        form.addRow(self.tr("Map"), self.quantity)
+        form.addRow(self.tr("Output GeoPackage"), self.output_file)
+        layout.addLayout(form)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 100)
+        self.progress.setVisible(False)
+        layout.addWidget(self.progress)
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        layout.addWidget(self.status)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Close)
+        self.run_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.run_button.setText(self.tr("Create layer"))
+        buttons.accepted.connect(self.run)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self._suggest_output()
+        self.resize(560, 300)
+
+    def _suggest_output(self) -> None:
+        kind = self.quantity.currentData()
+        stem = "soil_composition" if kind == SOIL else f"mean_flow_{self.dock.start()}_{self.dock.end()}"
+        self.output_file.setFilePath(str(settings.output_dir() / f"{stem}.gpkg"))
+
+    def run(self) -> WorkerTask | None:
+        layer = self.layer_combo.currentLayer()
+        path = self.output_file.filePath()
+        if not isinstance(layer, QgsVectorLayer):
+            self.status.setText(self.tr("Choose a layer of basins (polygons) or gauge points."))
+            return None
+        if not path:
+            self.status.setText(self.tr("Choose where to write the GeoPackage."))
+            return None
+        if Path(path).suffix.lower() != ".gpkg":
+            path += ".gpkg"
+            self.output_file.setFilePath(path)
+        features = [QgsFeature(f) for f in (layer.getSelectedFeatures() if self.selected_only.isChecked()
+                                             else layer.getFeatures())]
+        features = [f for f in features if f.geometry() is not None and not f.geometry().isEmpty()]
+        if not features:
+            self.status.setText(self.tr("The layer has no feature with a geometry."))
+            return None
+        self._features = features
+        self._source = {"fields": layer.fields(), "crs": layer.crs(), "wkb": layer.wkbType(),
+                        "geometry": layer.geometryType(), "name": layer.name()}
+        transform = QgsCoordinateTransform(layer.crs(), WGS84, QgsProject.instance())
+        kind = self.quantity.currentData()
+        task = self._soil_task(features, transform) if kind == SOIL else self._flow_task(layer, features, transform)
+        self.task = task
+        self.run_button.setEnabled(False)
+        self.progress.setValue(0)
+        self.progress.setVisible(True)
+        task.progressChanged.connect(self._progress)
+        self.status.setText(self.tr("Running for {} features…").format(len(features)))
+        self.dock.run_task(task)
+        return task
+
+    def _progress(self, value: float) -> None:
+        if not sip.isdeleted(self):
+            self.progress.setValue(int(value))
+
+    def _soil_task(self, features: list[QgsFeature], transform) -> WorkerTask:  # noqa: ANN001
+        points = []
+        for feature in features:
+            location = surface_point(feature, transform)
+            points.append({"id": str(feature.id()), "lat": location[0], "lon": location[1],
+                           "attributes": known_attributes(feature)})
+        return WorkerTask(self.tr("Soil composition of {} features").format(len(points)), "soil_composition",
+                          {"points": points}, on_done=self._soil_done)
+
+    def _flow_task(self, layer: QgsVectorLayer, features: list[QgsFeature], transform) -> WorkerTask:  # noqa: ANN001
+        options = self.dock.request_settings()
+        folder = Path(options["out_dir"]) / "mean_flow" / time.strftime("%Y%m%d_%H%M%S")
+        field = gauge_field(layer)
+        self._items_for: list[int] = []
+        items, methods = [], set()
+        for feature in features:
+            gauge = normalize_gauge_id(feature[field]) if field else None
+            params: dict[str, Any] = {"start": options["start"], "end": options["end"]}
+            if options.get("adapter"):
+                params["adapter"] = options["adapter"]
+            if gauge is not None:
+                params.update({"gauge_id": gauge, "out_csv": str(folder / f"{gauge}.csv"),
+                               "method": "predict_streamflow"})
+            else:
+                location = surface_point(feature, transform)
+                params.update({"id": str(feature.id()), "lat": location[0], "lon": location[1],
+                               "attributes": known_attributes(feature), "method": "predict_location",
+                               "out_csv": str(folder / f"feature_{feature.id()}.csv")})
+            methods.add(params.pop("method"))
+            items.append(params)
+            self._items_for.append(feature.id())
+        method = "predict_streamflow" if methods == {"predict_streamflow"} else "predict_location"
+        if len(methods) > 1:  # a layer mixing gauged and ungauged features: predict all as locations
+            items = [self._as_location(p, f, transform) for p, f in zip(items, features, strict=True)]
+        return WorkerBatchTask(self.tr("Mean flow of {} features").format(len(items)), method, items,
+                               on_done=self._flow_done)
+
+    @staticmethod
+    def _as_location(params: dict[str, Any], feature: QgsFeature, transform) -> dict[str, Any]:  # noqa: ANN001
+        if "gauge_id" not in params:
+            return params
+        location = surface_point(feature, transform)
+        out = {k: v for k, v in params.items() if k != "gauge_id"}
+        out.update({"id": params["gauge_id"], "lat": location[0], "lon": location[1],
+                    "attributes": known_attributes(feature)})
+        return out
+
+    # ------------------------------------------------------------------ results
+    def _soil_done(self, task: WorkerTask) -> None:
+        if not task.ok:
+            return self._failed(task)
+        rows = {str(row.get("id")): row for row in (task.result or {}).get("rows", [])}
+        values = {f.id(): soil_values(rows[str(f.id())]) for f in self._features if str(f.id()) in rows}
+        self._finish(values, SOIL_FIELDS, STYLE_SOIL, self.tr("{} – soil composition").format(self._source["name"]),
+                     [])
+
+    def _flow_done(self, task: WorkerTask) -> None:
+        if not task.ok:
+            return self._failed(task)
+        results = (task.result or {}).get("results", [])
+        errors = [e for e in (task.result or {}).get("errors", []) if e]
+        values = {fid: flow_values(r) for fid, r in zip(self._items_for, results, strict=False) if r is not None}
+        name = self.tr("{} – mean flow {}…{}").format(self._source["name"], task.items[0]["start"],
+                                                     task.items[0]["end"])
+        self._finish(values, FLOW_FIELDS, STYLE_MEAN_FLOW, name, errors)
+
+    def _failed(self, task: WorkerTask) -> None:
+        if not sip.isdeleted(self):
+            self.progress.setVisible(False)
+            self.run_button.setEnabled(True)
+            self.status.setText(self.tr("Failed: {}").format(task.error))
+
+    def _finish(self, values: dict[int, list], fields: list[tuple[str, str]], style: str, name: str,
+                errors: list[str]) -> None:
+        source = self._source
+        try:
+            layer = write_result_layer(self._features, source["fields"], source["crs"], source["wkb"], fields, values,
+                                       self.output_file.filePath(), name)
+        except ValueError as exc:
+            if not sip.isdeleted(self):
+                self.status.setText(str(exc))
+            return
+        apply_style(layer, styled_style_name(style, source["geometry"]))
+        add_to_project([layer])
+        self.output_layer = layer
+        if sip.isdeleted(self):
+            return
+        self.progress.setVisible(False)
+        self.run_button.setEnabled(True)
+        text = self.tr("Done: {} of {} features in {}").format(len(values), len(self._features),
+                                                               self.output_file.filePath())
+        if errors:
+            text += "\n" + self.tr("{} failed, e.g. {}").format(len(errors), errors[0])
+        self.status.setText(text)
