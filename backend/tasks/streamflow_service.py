@@ -19,12 +19,14 @@ from typing import Any
 
 import numpy as np
 
+from backend.data.camels import basin_area_km2
 from backend.data.caravan import read_caravan_csv
 from backend.data.catalogue import BasinCatalogue
 from backend.data.daymet import read_daymet
 from backend.data.user_forcings import read_gauge_forcings
 from backend.data.user_gauges import AREA_ATTRIBUTE, check_user_dataset, load_user_dataset
 from backend.data.user_problems import Problems
+from backend.data.usgs import read_usgs_streamflow
 from backend.data.variables import FORCING_VARIABLES, Kind, input_static_names
 from backend.errors import CheckpointError
 from backend.model.checkpoint import BaseModel
@@ -80,9 +82,13 @@ def _camels_location(catalogue: BasinCatalogue, gauge_id: str) -> RawLocation:
 
 
 def _camels_observed(catalogue: BasinCatalogue, gauge_id: str, dates: np.ndarray) -> np.ndarray | None:
-    if gauge_id not in catalogue.caravan_files:
+    """Observed flow (mm/day) on ``dates``: Caravan, else the CAMELS-format USGS file (as the demo layer says)."""
+    if gauge_id in catalogue.caravan_files:
+        series = read_caravan_csv(catalogue.caravan_files[gauge_id], ("streamflow",))
+    elif gauge_id in catalogue.usgs_files:
+        series = read_usgs_streamflow(catalogue.usgs_files[gauge_id], basin_area_km2(catalogue.attributes, gauge_id))
+    else:
         return None
-    series = read_caravan_csv(catalogue.caravan_files[gauge_id], ("streamflow",))
     out = np.full(len(dates), np.nan, dtype=np.float32)
     index = (series.dates - dates[0]).astype(np.int64)
     inside = (index >= 0) & (index < len(dates))
