@@ -174,10 +174,29 @@ def _render_demo(gauges: str, basins: str, png: Path) -> Path:
                   legend=legend)
 
 
-def _print_scores(path: str) -> None:
+def _print_scores(path: str) -> dict[str, tuple]:
+    """Print each gauge's scores; returns {gauge: (nse, kge)}."""
+    scores = {}
     for feature in QgsVectorLayer(path, "scores", "ogr").getFeatures():
         print(f"    {feature['sf_gauge_id']}: NSE {feature['sf_nse']}, KGE {feature['sf_kge']}, "
-              f"imputed [{feature['sf_imputed']}], forcings {feature['sf_forcing']}")
+              f"mean {feature['sf_mean_flow']} mm/day, imputed [{feature['sf_imputed']}], "
+              f"forcings {feature['sf_forcing']}")
+        scores[str(feature["sf_gauge_id"])] = (feature["sf_nse"], feature["sf_kge"])
+    return scores
+
+
+def _render_hydrograph(csv_path: str, gauge: str, scores: tuple, png: Path) -> Path:
+    """The panel's hydrograph of one gauge (predicted and observed flow, scores) as a PNG."""
+    from stefaland_plugin.hydrograph import HydrographWidget, read_prediction_csv
+
+    data = read_prediction_csv(csv_path, f"Gauge {gauge}", gauge_id=gauge)
+    data.nse, data.kge = (None if v is None or v != v else float(v) for v in scores)
+    widget = HydrographWidget()
+    widget.resize(1100, 420)
+    widget.set_hydrograph(data)
+    widget.grab().save(str(png), "PNG")
+    widget.deleteLater()
+    return png
 
 
 def _workflows(out: Path, steps: list[Step], pngs: list[Path]) -> None:
@@ -196,7 +215,11 @@ def _workflows(out: Path, steps: list[Step], pngs: list[Path]) -> None:
                        "OUTPUT_CSV": str(out / "streamflow_predictions.csv"),
                        "OUTPUT": str(out / "streamflow_scores.gpkg")})
     if scores:
-        _print_scores(scores["OUTPUT"])
+        by_gauge = _print_scores(scores["OUTPUT"])
+        gauge = chosen[0]
+        if gauge in by_gauge:
+            png = out / f"hydrograph_{gauge}.png"
+            pngs.append(_render_hydrograph(scores["OUTPUT_CSV"], gauge, by_gauge[gauge], png))
 
     tif = PROJECT / "data" / "landslides" / "ecuador_lsl" / "ta.tif"
     hazard = run_step(steps, "Landslide susceptibility (Ecuador terrain covariates)",
@@ -221,7 +244,7 @@ def _workflows(out: Path, steps: list[Step], pngs: list[Path]) -> None:
 
 def run_headless(out: Path) -> int:
     out.mkdir(parents=True, exist_ok=True)
-    app = QgsApplication([], False)
+    app = QgsApplication([], True)  # widgets (the hydrograph) need the GUI part; QT_QPA_PLATFORM=offscreen
     app.initQgis()
     from processing.core.Processing import Processing
 

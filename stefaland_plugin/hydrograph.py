@@ -40,11 +40,12 @@ def _float(text: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def read_prediction_csv(path: str | Path, title: str = "") -> Hydrograph:
+def read_prediction_csv(path: str | Path, title: str = "", gauge_id: str | None = None) -> Hydrograph:
     """Read the backend's prediction CSV.
 
     Expected columns: ``date`` (ISO), a predicted column (name containing ``pred`` or ``sim``) and
-    optionally an observed column (name containing ``obs``), in mm/day.
+    optionally an observed column (name containing ``obs``), in mm/day. With ``gauge_id``, only the rows of
+    that gauge of a long table with a ``gauge_id`` column (as Processing's "Predict streamflow" writes).
     """
     with open(path, newline="", encoding="utf-8") as fh:
         reader = csv.DictReader(fh)
@@ -57,6 +58,8 @@ def read_prediction_csv(path: str | Path, title: str = "") -> Hydrograph:
             raise ValueError(f"{path}: needs a date column and a predicted streamflow column, got {columns}")
         dates, predicted, observed = [], [], []
         for row in reader:
+            if gauge_id is not None and row.get("gauge_id", gauge_id) != gauge_id:
+                continue
             dates.append(date.fromisoformat(row[date_col][:10]))
             predicted.append(_float(row[pred_col]))
             observed.append(_float(row[obs_col]) if obs_col else None)

@@ -35,7 +35,8 @@ from ..layers import new_field, write_csvt
 from .base import RequestFailed, WorkerAlgorithm, load_on_completion
 
 SCORE_FIELDS = (("gauge_id", "string"), ("n_days", "int"), ("nse", "double"), ("kge", "double"),
-                ("has_obs", "int"), ("imputed", "string"), ("forcing", "string"), ("csv", "string"))
+                ("has_obs", "int"), ("imputed", "string"), ("forcing", "string"), ("csv", "string"),
+                ("mean_flow", "double"))
 
 
 def combine_csvs(parts: dict[str, Path], out_csv: Path) -> int:
@@ -164,7 +165,7 @@ class PredictStreamflowAlgorithm(WorkerAlgorithm):
             out.setGeometry(feature.geometry())
             scores = [gauge, result.get("n_days"), result.get("nse"), result.get("kge"),
                       int(bool(result.get("has_observations"))), ", ".join(result.get("imputed") or []),
-                      result.get("forcing_source"), str(out_csv)]
+                      result.get("forcing_source"), str(out_csv), result.get("mean_flow")]
             out.setAttributes(list(feature.attributes()) + scores)
             sink.addFeature(out, QgsFeatureSink.Flag.FastInsert)
         load_on_completion(context, str(out_csv), self.tr("Streamflow predictions"), self.OUTPUT_CSV)
