@@ -7,8 +7,8 @@ Plays one analyst workflow through the StefaLand plugin's own widgets, as a user
 - ``finetune`` (workflow 2): the fine-tune dialog on the example dataset (check, train), then a gauge
   predicted with the new adapter;
 - ``hazard`` (workflow 3a): the landslide hazard map of the Ecuador terrain covariates;
-- ``basins`` (workflow 3b): the 63 western basins -> a graduated layer (``$STEFALAND_BASIN_QUANTITY``:
-  ``soil`` or ``mean_flow``);
+- ``basins`` (workflow 3b): the 63 western basins -> a graduated layer of mean flow (or, with
+  ``$STEFALAND_BASIN_QUANTITY=soil``, of soil composition);
 - ``polygon`` (workflow 4): a polygon layer without gauge ids, clicked: streamflow as a location;
 - ``none``: only the demo (``make run``).
 
@@ -32,9 +32,10 @@ from qgis.utils import iface, plugins
 SCENARIO = os.environ.get("STEFALAND_SCENARIO", "basin")
 READY_FILE = os.environ.get("STEFALAND_READY_FILE", "")
 PROJECT = Path(os.environ.get("STEFALAND_PROJECT") or Path.cwd())
-DEMO_GAUGE = os.environ.get("STEFALAND_DEMO_GAUGE", "13011500")  # Pacific Creek at Moran, WY: observed flow
+DEMO_GAUGE = os.environ.get("STEFALAND_DEMO_GAUGE", "12451000")  # Stehekin River, WA: observed flow (Caravan)
 PERIOD = ("1995-10-01", "1998-09-30")  # three water years: a readable hydrograph
 DOCK_WIDTH = 540
+LAYERS_WIDTH = 330
 SETTLE_MS = 2500  # let the canvas and the panel repaint before the screenshot
 _keep: dict = {}
 
@@ -43,9 +44,12 @@ _keep: dict = {}
 def _ready(status: str, **info) -> None:
     """Write the status once the screen has settled."""
     info = {"status": status, "scenario": SCENARIO, **info}
+    info["message_bar"] = [f"{item.title()}: {item.text()}" for item in iface.messageBar().items()]
+    iface.messageBar().clearWidgets()  # QGIS's own "Task complete" notes: listed above, not on the screenshot
     iface.mapCanvas().refresh()
 
     def write() -> None:
+        iface.messageBar().clearWidgets()
         if READY_FILE and not Path(READY_FILE).exists():
             Path(READY_FILE).write_text(json.dumps(info) + "\n", encoding="utf-8")
 
@@ -191,7 +195,7 @@ def finetune() -> None:
     dock.set_period(*PERIOD)
     dialog = dock.open_finetune()
     _keep["dialog"] = dialog
-    _place(dialog, 270, 110)
+    _place(dialog, 300, 120)
 
     def predicted(ok: bool, detail: str) -> None:
         if not ok:
@@ -248,7 +252,7 @@ def basins() -> None:
 
     dock = _dock()
     dock.set_period(*PERIOD)
-    quantity = MEAN_FLOW if os.environ.get("STEFALAND_BASIN_QUANTITY") == "mean_flow" else SOIL
+    quantity = SOIL if os.environ.get("STEFALAND_BASIN_QUANTITY") == "soil" else MEAN_FLOW
     dialog = dock.open_basin_layer()
     _keep["dialog"] = dialog
     _place(dialog)
@@ -264,9 +268,8 @@ def basins() -> None:
         status = dialog.status.text()
         dialog.close()
         root = QgsProject.instance().layerTreeRoot()
-        for name in ("CAMELS gauges", "CAMELS basins"):
-            other = _layer(name)
-            if other is not None:
+        for other in QgsProject.instance().mapLayers().values():  # only the new layer stays on
+            if other.id() != layer.id():
                 root.findLayer(other.id()).setItemVisibilityChecked(False)
         dock._set_status(status)
         dock.zoom_to_layer(layer)
@@ -336,7 +339,11 @@ def main() -> None:
     if browser is not None:
         browser.hide()  # more room for the layer legend
     plugin.dock.setUserVisible(True)
-    window.resizeDocks([plugin.dock], [DOCK_WIDTH], Qt.Orientation.Horizontal)
+    layers = window.findChild(QDockWidget, "Layers")
+    docks, widths = [plugin.dock], [DOCK_WIDTH]
+    if layers is not None:  # wider: legends unclipped
+        docks, widths = [layers, plugin.dock], [LAYERS_WIDTH, DOCK_WIDTH]
+    window.resizeDocks(docks, widths, Qt.Orientation.Horizontal)
     needs_demo, run = SCENARIOS[SCENARIO]
     if needs_demo:
         _with_demo(run)

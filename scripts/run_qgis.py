@@ -9,6 +9,8 @@ is not available yet is reported and skipped, never faked.
     .venv/bin/python scripts/run_qgis.py --headless
     xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python scripts/run_qgis.py --desktop \
         --scenario basin --screenshot docs/screenshots/workflow1_click_basin.png
+    xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python scripts/run_qgis.py --desktop \
+        --screenshots-dir docs/screenshots --timeout 600      # every workflow, one screenshot each
 
 ``--scenario`` plays one analyst workflow in the window (``scripts/qgis_startup.py``): basin (1), finetune (2),
 hazard (3a), basins (3b), polygon (4), or none (the demo only); basin by default.
@@ -25,6 +27,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import tempfile
 import time
 from pathlib import Path
 
@@ -66,6 +69,10 @@ def make_profile(root: Path, adapter: str = "") -> Path:
 
 
 NOT_READY = 3
+#: the screenshot of each workflow in docs/screenshots (``--screenshots-dir``)
+SCREENSHOTS = {"basin": "workflow1_click_basin.png", "finetune": "workflow2_finetune.png",
+               "hazard": "workflow3a_hazard_map.png", "basins": "workflow3b_basin_layer.png",
+               "polygon": "workflow4_polygon.png"}
 
 
 def read_status(ready: Path) -> dict:
@@ -80,27 +87,30 @@ def read_status(ready: Path) -> dict:
 
 def run_desktop(screenshot: Path | None, timeout_s: float, scenario: str = "none", adapter: str = "") -> int:
     """Start QGIS with the plugin playing ``scenario``; with ``screenshot``, capture the screen once the
-    workflow's result is shown, then quit."""
+    workflow's result is shown, then quit. The profile and the status file live in a temporary folder of
+    this run (two runs at once, e.g. a test beside ``make run``, do not see each other's)."""
     qgis = shutil.which("qgis")
     if qgis is None:
         print("qgis is not installed (make setup installs it)", file=sys.stderr)
         return 2
-    profiles = make_profile(OUT / "qgis-profile", adapter)
-    env = dict(os.environ)
-    if env.get("QT_QPA_PLATFORM") == "offscreen":  # the Makefile's default for tests: not for a window
-        del env["QT_QPA_PLATFORM"]
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [sysconfig.get_paths()["purelib"], env.get("PYTHONPATH")]))
-    ready = OUT / "qgis-ready.txt"
-    ready.unlink(missing_ok=True)
-    env["STEFALAND_READY_FILE"] = str(ready)
-    env["STEFALAND_SCENARIO"] = scenario
-    env["STEFALAND_PROJECT"] = str(PROJECT)
-    args = [qgis, "--profiles-path", str(profiles), "--nologo", "--noversioncheck",
-            "--code", str(PROJECT / "scripts" / "qgis_startup.py")]
-    print("starting:", " ".join(args))
-    if screenshot is None:
-        return subprocess.call(args, env=env, cwd=PROJECT)
-    process = subprocess.Popen(args, env=env, cwd=PROJECT)
+    with tempfile.TemporaryDirectory(prefix="stefaland-qgis-") as folder:
+        profiles = make_profile(Path(folder), adapter)
+        ready = Path(folder) / "ready.json"
+        env = dict(os.environ)
+        if env.get("QT_QPA_PLATFORM") == "offscreen":  # the Makefile's default for tests: not for a window
+            del env["QT_QPA_PLATFORM"]
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [sysconfig.get_paths()["purelib"], env.get("PYTHONPATH")]))
+        env.update({"STEFALAND_READY_FILE": str(ready), "STEFALAND_SCENARIO": scenario,
+                    "STEFALAND_PROJECT": str(PROJECT)})
+        args = [qgis, "--profiles-path", str(profiles), "--nologo", "--noversioncheck",
+                "--code", str(PROJECT / "scripts" / "qgis_startup.py")]
+        print("starting:", " ".join(args))
+        if screenshot is None:
+            return subprocess.call(args, env=env, cwd=PROJECT)
+        return _screenshot_when_ready(subprocess.Popen(args, env=env, cwd=PROJECT), ready, screenshot, timeout_s)
+
+
+def _screenshot_when_ready(process: subprocess.Popen, ready: Path, screenshot: Path, timeout_s: float) -> int:
     try:
         end = time.monotonic() + timeout_s
         while time.monotonic() < end and process.poll() is None and not ready.exists():
@@ -131,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--screenshot", type=Path, help="desktop: save a screenshot there once the workflow shows")
     parser.add_argument("--scenario", choices=("none", "basin", "finetune", "hazard", "basins", "polygon"),
                         default="basin", help="desktop: the workflow to play (default: basin)")
+    parser.add_argument("--screenshots-dir", type=Path,
+                        help="desktop: every workflow in turn, one screenshot each (the names of docs/screenshots)")
     parser.add_argument("--adapter", type=Path, help="desktop: start with this fine-tuned streamflow adapter active")
     parser.add_argument("--timeout", type=float, default=240.0, help="desktop + screenshot: seconds to wait")
     parser.add_argument("--out", type=Path, default=OUT, help="headless: folder for the outputs (default out/)")
@@ -138,6 +150,12 @@ def main(argv: list[str] | None = None) -> int:
     desktop = args.desktop or (not args.headless and bool(os.environ.get("DISPLAY")))
     if desktop:
         adapter = str(args.adapter.resolve()) if args.adapter else ""
+        if args.screenshots_dir:
+            codes = {scenario: run_desktop(args.screenshots_dir / name, args.timeout, scenario, adapter)
+                     for scenario, name in SCREENSHOTS.items()}
+            print("workflows:", ", ".join(f"{k} {'ok' if v == 0 else 'not ready' if v == NOT_READY else 'FAILED'}"
+                                          for k, v in codes.items()))
+            return max(codes.values())
         return run_desktop(args.screenshot, args.timeout, args.scenario, adapter)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from headless_demo import run_headless  # imports QGIS: only now

@@ -224,7 +224,7 @@ class BasinLayerDialog(QDialog):
             return self._failed(task)
         rows = {str(row.get("id")): row for row in (task.result or {}).get("rows", [])}
         values = {f.id(): soil_values(rows[str(f.id())]) for f in self._features if str(f.id()) in rows}
-        self._finish(values, SOIL_FIELDS, STYLE_SOIL, self.tr("{} – soil composition").format(self._source["name"]),
+        self._finish(values, SOIL_FIELDS, STYLE_SOIL, self.tr("Soil composition – {}").format(self._source["name"]),
                      [])
 
     def _flow_done(self, task: WorkerTask) -> None:
@@ -233,8 +233,8 @@ class BasinLayerDialog(QDialog):
         results = (task.result or {}).get("results", [])
         errors = [e for e in (task.result or {}).get("errors", []) if e]
         values = {fid: flow_values(r) for fid, r in zip(self._items_for, results, strict=False) if r is not None}
-        name = self.tr("{} – mean flow {}…{}").format(self._source["name"], task.items[0]["start"],
-                                                     task.items[0]["end"])
+        name = self.tr("Mean flow {}…{} – {}").format(task.items[0]["start"], task.items[0]["end"],
+                                                     self._source["name"])
         self._finish(values, FLOW_FIELDS, STYLE_MEAN_FLOW, name, errors)
 
     def _failed(self, task: WorkerTask) -> None:

@@ -115,8 +115,8 @@ class StefaLandDock(QgsDockWidget):
         self.details.setObjectName("StefaLandDetails")
         self.details.setOpenLinks(False)
         self.details.setMinimumHeight(70)
-        self.details.setPlaceholderText(self.tr("Where the inputs came from is shown here."))
-        layout.addWidget(self.details, 1)
+        self.details.setVisible(False)  # until a prediction says where its inputs came from
+        layout.addWidget(self.details, 2)
 
         self.progress = QProgressBar()
         self.progress.setRange(0, 100)
@@ -266,7 +266,7 @@ class StefaLandDock(QgsDockWidget):
         params = request["params"]
         gauge = params["gauge_id"]
         self.hydrograph.show_message(self.tr("Predicting streamflow of gauge {} …").format(gauge))
-        self.details.clear()
+        self.set_details([])
         title = self.tr("Gauge {}").format(gauge) + (f" – {request['label']}" if request.get("label") else "")
         task = WorkerTask(self.tr("Predict streamflow of {}").format(gauge), request["method"], params,
                           outputs=[params["out_csv"]], on_done=lambda t: self._prediction_done(t, title))
@@ -292,18 +292,23 @@ class StefaLandDock(QgsDockWidget):
             return False
         data.nse, data.kge = result.get("nse"), result.get("kge")
         self.hydrograph.set_hydrograph(data)
-        lines = describe(result)
+        self.set_details(describe(result))
         if task.elapsed_s is not None:
-            lines.append(self.tr("Backend answered in {:.2f} s ({} days).").format(task.elapsed_s,
-                                                                                   result.get("n_days")))
-        self.set_details(lines)
+            self._set_status(self.tr("{} days predicted; the backend answered in {:.2f} s.").format(
+                result.get("n_days"), task.elapsed_s))
         self.last_result = result
         self.last_elapsed_s = task.elapsed_s
         self.predictionShown.emit(key)
         return True
 
     def set_details(self, lines: list[str]) -> None:
+        """Show ``lines`` under the hydrograph; the box takes the height of its text (the plot gets the rest)."""
         self.details.setHtml("".join(f"<div style='margin-bottom:3px'>{html.escape(line)}</div>" for line in lines))
+        self.details.setVisible(bool(lines))
+        document = self.details.document()
+        document.setTextWidth(self.details.viewport().width())
+        height = int(document.size().height()) + 2 * self.details.frameWidth() + 4
+        self.details.setMaximumHeight(max(self.details.minimumHeight(), height))
 
     # ------------------------------------------------------------------ demo
     def load_demo(self) -> WorkerTask:

@@ -170,7 +170,7 @@ class PolygonActions(QObject):
         self.dock.last_request = request
         params = request["params"]
         self.dock.hydrograph.show_message(self.tr("Predicting streamflow of {} …").format(name))
-        self.dock.details.clear()
+        self.dock.set_details([])
         task = WorkerTask(self.tr("Predict streamflow of {}").format(name), request["method"], params,
                           outputs=[params["out_csv"]], on_done=lambda t: self._done(t, inputs))
         return self.dock.run_task(task, show_errors=False)

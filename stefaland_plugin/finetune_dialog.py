@@ -107,7 +107,7 @@ class FinetuneDialog(QDialog):
         layout.addWidget(buttons)
         for widget in (self.gauges_csv, self.streamflow_csv, self.forcings_dir, self.out_dir):
             widget.fileChanged.connect(self._invalidate)
-        self.resize(620, 520)
+        self.resize(620, 640)
 
     def _file_widget(self, file_filter: str, mode=QgsFileWidget.StorageMode.GetFile) -> QgsFileWidget:
         widget = QgsFileWidget()

@@ -63,21 +63,22 @@ class LandslideDialog(QDialog):
         layout.addWidget(buttons)
         self.resize(520, 220)
 
-    def run(self) -> None:
+    def run(self) -> WorkerTask | None:
         raster = raster_file(self.layer_combo.currentLayer(), self.input_file.filePath())
         out_tif = self.output_file.filePath()
         if raster is None:
             self.status.setText(self.tr("Choose a raster layer stored in a file, or a raster file."))
-            return
+            return None
         if not out_tif:
             self.status.setText(self.tr("Choose where to write the GeoTIFF."))
-            return
+            return None
         if Path(out_tif).suffix.lower() not in (".tif", ".tiff"):
             out_tif += ".tif"
         task = WorkerTask(self.tr("Landslide susceptibility of {}").format(raster.name), "hazard_map",
                           {"raster": str(raster), "out_tif": out_tif}, outputs=[out_tif], on_done=self._done)
         self.dock.run_task(task)
         self.status.setText(self.tr("Running (progress in the StefaLand panel)…"))
+        return task
 
     def _done(self, task: WorkerTask) -> None:
         if task.ok:
@@ -95,7 +96,9 @@ class LandslideDialog(QDialog):
             self.status.setText(self.tr("Failed: {}").format(task.error))
             return
         result = task.result or {}
-        self.status.setText(self.tr("Done: {} ({} cells, {:.1f} s): probability (band 1) and five classes "
-                                    "(band 2) added to the project.").format(
-            result.get("out_tif") or task.params["out_tif"], f"{result.get('n_valid') or 0:,}",
-            float(result.get("seconds") or task.elapsed_s or 0.0)))
+        text = self.tr("Done: {} ({} cells, {:.1f} s): probability (band 1) and five classes (band 2) added to "
+                       "the project.").format(result.get("out_tif") or task.params["out_tif"],
+                                              f"{result.get('n_valid') or 0:,}",
+                                              float(result.get("seconds") or task.elapsed_s or 0.0))
+        self.status.setText(text)
+        self.dock._set_status(text)

@@ -18,7 +18,7 @@ from qgis.core import (
     QgsVectorLayer,
     QgsWkbTypes,
 )
-from qgis.PyQt.QtCore import QVariant
+from qgis.PyQt.QtCore import QTimer, QVariant
 
 from .settings import log, style_path
 
@@ -140,6 +140,18 @@ def add_to_project(layers: list[QgsMapLayer], group: str = "StefaLand") -> None:
     for layer in layers:
         project.addMapLayer(layer, False)
         node.insertLayer(0, layer)
+    ids = [layer.id() for layer in layers]
+    QTimer.singleShot(0, lambda: _expand(ids))
+
+
+def _expand(layer_ids: list[str]) -> None:
+    """Show the legend (classes) of new layers: QGIS's layer panel adds some vector layers collapsed."""
+    root = QgsProject.instance().layerTreeRoot()
+    for layer_id in layer_ids:
+        node = root.findLayer(layer_id)
+        if node is not None:
+            node.setExpanded(False)
+            node.setExpanded(True)
 
 
 def styled_style_name(style: str, geometry_type: QgsWkbTypes.GeometryType) -> str:

@@ -63,7 +63,7 @@ def test_basins_to_soil_composition_layer(qgis_iface, qgis_new_project, real_dat
     for feature in result.getFeatures():
         total = feature["sand_pct"] + feature["silt_pct"] + feature["clay_pct"]
         assert abs(total - 100) < 0.5 and feature["forcing_basin"] and feature["n_imputed"] >= 0
-    assert QgsProject.instance().mapLayersByName("CAMELS basins (63 western) – soil composition")
+    assert QgsProject.instance().mapLayersByName("Soil composition – CAMELS basins (63 western)")
     assert "Done: 3 of 3 features" in dialog.status.text()
     dialog.close()
 
