@@ -6,6 +6,7 @@ A step whose backend method is not available yet is reported as SKIPPED; nothing
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from qgis.core import (  # noqa: E402 (after the path set-up)
     QgsVectorLayer,
 )
 from qgis.PyQt.QtCore import QSize  # noqa: E402
-from qgis.PyQt.QtGui import QColor, QFont, QPainter  # noqa: E402
+from qgis.PyQt.QtGui import QColor, QFont, QImage, QPainter  # noqa: E402
 
 PERIOD = ("1995-01-01", "1999-12-31")
 MODELS_DIR = str(PROJECT / "resources" / "models")
@@ -89,13 +90,18 @@ def run_step(steps: list[Step], name: str, algorithm: str, params: dict) -> dict
     return result
 
 
+HEADER_PX = 48
+
+
 def render(layers: list, path: Path, size: tuple[int, int] = (1400, 900), crs: str | None = None,
            title: str = "", legend: list[tuple[str, str]] | None = None) -> Path:
-    """Render layers (first on top) to a PNG with QgsMapRendererSequentialJob, with a title and legend."""
+    """Render layers (first on top) to a PNG with QgsMapRendererSequentialJob: a title band above the map
+    and a legend (label, colour) in a white box in the lower left corner."""
+    width, height = size
     settings = QgsMapSettings()
     settings.setLayers(layers)
     settings.setDestinationCrs(QgsCoordinateReferenceSystem(crs) if crs else layers[-1].crs())
-    settings.setOutputSize(QSize(*size))
+    settings.setOutputSize(QSize(width, height - HEADER_PX))
     extent = settings.fullExtent()
     extent.scale(1.08)
     settings.setExtent(extent)
@@ -103,29 +109,46 @@ def render(layers: list, path: Path, size: tuple[int, int] = (1400, 900), crs: s
     job = QgsMapRendererSequentialJob(settings)
     job.start()
     job.waitForFinished()
-    image = job.renderedImage()
-    if title or legend:
-        painter = QPainter(image)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        font = QFont(painter.font())
-        font.setPixelSize(22)
-        painter.setFont(font)
-        painter.setPen(QColor(0, 0, 0))
-        painter.drawText(20, 36, title)
+    image = QImage(width, height, QImage.Format.Format_ARGB32)
+    image.fill(QColor(255, 255, 255))
+    painter = QPainter(image)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+    painter.drawImage(0, HEADER_PX, job.renderedImage())
+    font = QFont(painter.font())
+    font.setPixelSize(22)
+    painter.setFont(font)
+    painter.setPen(QColor(0, 0, 0))
+    painter.drawText(20, 32, title)
+    if legend:
         font.setPixelSize(16)
         painter.setFont(font)
-        y = size[1] - 24 * len(legend or []) - 10
-        for label, color in legend or []:
+        box_width = 40 + max(painter.fontMetrics().horizontalAdvance(label) for label, _ in legend)
+        box_height = 24 * len(legend) + 12
+        painter.setPen(QColor(180, 180, 180))
+        painter.setBrush(QColor(255, 255, 255, 235))
+        painter.drawRect(12, height - box_height - 12, box_width + 12, box_height)
+        y = height - box_height + 12
+        for label, color in legend:
             painter.setBrush(QColor(color))
             painter.setPen(QColor(80, 80, 80))
-            painter.drawEllipse(24, y - 11, 12, 12)
+            painter.drawRect(24, y - 12, 14, 14)
             painter.setPen(QColor(0, 0, 0))
-            painter.drawText(44, y, label)
+            painter.drawText(46, y, label)
             y += 24
-        painter.end()
+    painter.end()
     path.parent.mkdir(parents=True, exist_ok=True)
     image.save(str(path), "PNG")
     return path
+
+
+def legend_of(layer) -> list[tuple[str, str]]:  # noqa: ANN001
+    """(label, colour) of each class of a graduated vector or paletted raster layer."""
+    renderer = layer.renderer()
+    if hasattr(renderer, "ranges"):
+        return [(r.label(), r.symbol().color().name()) for r in renderer.ranges()]
+    if hasattr(renderer, "classes"):
+        return [(c.label, c.color.name()) for c in renderer.classes()]
+    return []
 
 
 def _gauge_ids(uri: str, expression: str = "") -> list[str]:
@@ -144,12 +167,14 @@ def _project_layer(uri: str, name: str, gauge_ids: list[str]) -> QgsVectorLayer:
     return layer
 
 
-def _render_raster(tif: str, png: Path) -> Path:
-    from stefaland_plugin.layers import apply_style, susceptibility_style
+def _render_raster(tif: str, breaks: list | None, png: Path) -> Path:
+    from stefaland_plugin.layers import apply_style, label_classes, susceptibility_style
 
     raster = QgsRasterLayer(tif, "susceptibility", "gdal")
     apply_style(raster, susceptibility_style(raster))
-    return render([raster], png, (900, 900), title="Landslide susceptibility")
+    label_classes(raster, breaks)
+    return render([raster], png, (900, 950), title="Landslide susceptibility (Ecuador terrain covariates)",
+                  legend=legend_of(raster))
 
 
 def _render_vector(path: str, style: str, png: Path) -> Path:
@@ -157,7 +182,8 @@ def _render_vector(path: str, style: str, png: Path) -> Path:
 
     layer = QgsVectorLayer(path, "layer", "ogr")
     apply_style(layer, style if layer.geometryType() == 0 else f"{style}_polygon")
-    return render([layer], png, title="Soil composition: clay (%)")
+    return render([layer], png, crs="EPSG:5070", title="Predicted soil composition of the 63 western basins: clay",
+                  legend=legend_of(layer))
 
 
 def _render_demo(gauges: str, basins: str, png: Path) -> Path:
@@ -226,7 +252,8 @@ def _workflows(out: Path, steps: list[Step], pngs: list[Path]) -> None:
                       "stefaland:landslide_susceptibility",
                       {"INPUT": str(tif), "OUTPUT": str(out / "landslide_susceptibility.tif")})
     if hazard:
-        pngs.append(_render_raster(hazard["OUTPUT"], out / "landslide_map.png"))
+        breaks = json.loads(hazard.get("CLASSES") or "{}").get("breaks")
+        pngs.append(_render_raster(hazard["OUTPUT"], breaks, out / "landslide_map.png"))
 
     soil = run_step(steps, "Soil composition of the 63 basins", "stefaland:soil_composition",
                     {"INPUT": demo["BASINS"], "OUTPUT": str(out / "soil_composition.gpkg")})
