@@ -47,7 +47,7 @@ def train_bundled_adapter(config_path: Path, out: Path) -> Path:
         f"- Trained on {meta['basins']} CAMELS-US basins with Caravan streamflow, {TRAIN_PERIOD[0]}..{TRAIN_PERIOD[1]};"
         f" early stopping on {len(val_ids)} validation basins (seeded), best step {result.best_step}",
         f"- Validation median NSE (training period, validation basins): {meta['validation_median_nse']:.3f}",
-        f"- Training time: {seconds / 60:.1f} min on 2 CPU threads",
+        f"- Training time: {seconds / 60:.1f} min on {torch.get_num_threads()} CPU thread(s)",
         f"- Trainable parameters: {sum(p.numel() for p in model.parameters() if p.requires_grad):,}",
         "- Inputs: frozen encoder token states (weekly), daily Daymet forcings (prcp, srad, tmax, tmin, vp, dayl),"
         " static attributes (missing ones imputed by the base model at prediction time)",
