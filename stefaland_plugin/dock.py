@@ -394,6 +394,7 @@ class StefaLandDock(QgsDockWidget):
             task.cancel()
         if self.canvas.mapTool() is self.map_tool:
             self.canvas.unsetMapTool(self.map_tool)
+        self.map_tool.deleteLater()  # the canvas (its parent) outlives the plugin
         self.polygons.shutdown()
 
 

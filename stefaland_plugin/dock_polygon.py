@@ -21,8 +21,6 @@ from .layers import add_to_project
 from .polygon import PolygonDrawTool, PolygonInputs, describe_location, location_request, polygon_inputs
 from .tasks import WorkerTask
 
-DRAWN_LAYER = "Drawn polygons"
-
 
 class PolygonActions(QObject):
     """Owns the menu, the drawing tool and the layer of drawn polygons; predictions show in the dock."""
@@ -118,7 +116,7 @@ class PolygonActions(QObject):
         if isinstance(layer, QgsVectorLayer):
             return layer
         crs = self.canvas.mapSettings().destinationCrs().authid() or "EPSG:4326"
-        layer = QgsVectorLayer(f"Polygon?crs={crs}&field=name:string(60)", self.tr(DRAWN_LAYER), "memory")
+        layer = QgsVectorLayer(f"Polygon?crs={crs}&field=name:string(60)", self.tr("Drawn polygons"), "memory")
         symbol = layer.renderer().symbol()
         symbol.setColor(QColor(214, 39, 40, 60))
         symbol.symbolLayer(0).setStrokeColor(QColor(214, 39, 40))
@@ -182,6 +180,8 @@ class PolygonActions(QObject):
         self.dock.show_result(task, inputs.name, inputs.name, describe)
 
     def shutdown(self) -> None:
+        """Plugin unload: release the drawing tool and take its rubber band off the canvas."""
         if self.canvas.mapTool() is self.draw_tool:
             self.canvas.unsetMapTool(self.draw_tool)
-        self.draw_tool.clear()
+        self.draw_tool.release()
+        self.draw_tool.deleteLater()

@@ -223,6 +223,13 @@ class PolygonDrawTool(QgsMapTool):
         self.clear()
         super().deactivate()
 
+    def release(self) -> None:
+        """Remove the rubber band from the canvas (the tool is being deleted)."""
+        self.clear()
+        scene = self._band.scene()
+        if scene is not None:
+            scene.removeItem(self._band)
+
 
 def describe_location(result: dict[str, Any], inputs: PolygonInputs, tr) -> list[str]:
     """Lines for the panel: the polygon, its forcings, and where every attribute came from."""
