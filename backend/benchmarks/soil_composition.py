@@ -216,6 +216,15 @@ def _report(base: BaseModel, split: dict, ids: list[str], folds: list[Fold], see
     ]
     lines += _table("All basins (encoder saw most of them in pretraining)", all_rows, len(ids))
     lines += _table("Basins withheld from pretraining (clean)", clean_rows, len(holdout))
+    clean_mean = {m: float(np.mean(v[:3])) for m, v in clean_rows.items()}
+    best = max(clean_mean, key=clean_mean.get)
+    lines += [f"Reading: on the withheld basins the highest mean R² over the three fractions is "
+              f"{METHODS[best][0]} ({clean_mean[best]:.3f}); StefaLand head {clean_mean['stefaland']:.3f}, "
+              f"zero-shot {clean_mean['zero_shot']:.3f}, kNN {clean_mean['knn']:.3f}, nearest basin "
+              f"{clean_mean['nearest']:.3f}. Over all basins StefaLand scores {np.mean(all_rows['stefaland'][:3]):.3f} "
+              "(head) and "
+              f"{np.mean(all_rows['zero_shot'][:3]):.3f} (zero-shot): the gap to the clean table is what the "
+              "encoder retained from seeing those basins' soil in pretraining.", ""]
     lines += ["Mean R² over the three fractions per test fold (all basins): mean ± sd over "
               f"{len(folds)} folds, and seconds taken over all folds.", "",
               "| method | mean R² per fold | seconds |", "|---|---|---|"]
