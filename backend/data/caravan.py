@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from backend.data.tabular import parse_float, read_delimited
+from backend.data.tabular import parse_dates, parse_float, read_delimited
 from backend.data.timeseries import DailySeries
 from backend.errors import DataFormatError
 from backend.paths import data_root
@@ -40,15 +40,7 @@ def read_caravan_csv(path: Path, variables: tuple[str, ...] | None = None) -> Da
             columns[c].append(parse_float(row.cells[c], path, row.line, c))
     if not dates:
         raise DataFormatError(path, "no data rows")
-    try:
-        day = np.array(dates, dtype="datetime64[D]")
-    except ValueError:
-        for number, text in zip(line_of, dates, strict=True):
-            try:
-                np.datetime64(text, "D")
-            except ValueError:
-                raise DataFormatError(path, f"not a date: {text!r}", number, "date") from None
-        raise
+    day = parse_dates(path, dates, line_of)
     steps = np.diff(day).astype(int)
     if (steps != 1).any():
         bad = int(np.flatnonzero(steps != 1)[0]) + 1

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from backend.data.tabular import parse_float
+from backend.data.tabular import parse_dates, parse_float
 from backend.data.timeseries import DailySeries
 from backend.errors import DataFormatError, DataNotFoundError
 from backend.paths import data_root
@@ -314,19 +314,6 @@ def _parse_records(path: Path, lines: list[str], layout: _Layout
     return stamps, values, flags, line_of
 
 
-def _to_times(path: Path, stamps: list[str], line_of: list[int]) -> np.ndarray:
-    """ISO strings to ``datetime64[m]``; an impossible date (2010-02-30) raises naming its line."""
-    try:
-        return np.array(stamps, dtype="datetime64[m]")
-    except ValueError:
-        for stamp, number in zip(stamps, line_of, strict=True):
-            try:
-                np.datetime64(stamp, "m")
-            except ValueError:
-                raise DataFormatError(path, f"invalid date/time {stamp!r}", number, "date") from None
-        raise
-
-
 def read_ismn_file(path: Path) -> IsmnSeries:
     """Read one ISMN ``.stm`` file (header+values or CEOP separate format, detected from the content).
 
@@ -337,7 +324,8 @@ def read_ismn_file(path: Path) -> IsmnSeries:
     lines = _read_lines(path)
     info, layout = _info_from_lines(path, lines)
     stamps, values, flags, line_of = _parse_records(path, lines, layout)
-    times = _to_times(path, stamps, line_of)
+    # an impossible date (2010-02-30) raises naming its line
+    times = parse_dates(path, stamps, line_of, "m", "invalid date/time {!r}")
     order = np.argsort(times, kind="stable")
     return IsmnSeries(
         network=info.network, station=info.station, latitude=info.latitude, longitude=info.longitude,

@@ -7,6 +7,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from backend.errors import DataFormatError, DataNotFoundError
 
 MISSING_TOKENS = frozenset({"", "NA", "NaN", "nan", "-999", "-999.0", "-9999"})
@@ -76,3 +78,21 @@ def parse_float(value: str, path: Path, line: int, column: str, allow_missing: b
     if math.isinf(number):
         raise DataFormatError(path, f"infinite value: {token!r}", line=line, column=column)
     return number
+
+
+def parse_dates(path: Path, texts: Sequence[str], lines: Sequence[int], unit: str = "D",
+                message: str = "not a date: {!r}") -> np.ndarray:
+    """Date strings to ``datetime64[unit]`` in one go.
+
+    When numpy refuses the array, the first text it refuses alone raises :class:`DataFormatError`
+    naming its 1-based line and the ``date`` column (``message`` formatted with the text).
+    """
+    try:
+        return np.array(texts, dtype=f"datetime64[{unit}]")
+    except ValueError:
+        for text, line in zip(texts, lines, strict=True):
+            try:
+                np.datetime64(text, unit)
+            except ValueError:
+                raise DataFormatError(path, message.format(text), line, "date") from None
+        raise
