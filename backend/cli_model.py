@@ -73,8 +73,39 @@ def _impute(args: argparse.Namespace) -> int:
     return 0
 
 
+def _embed(args: argparse.Namespace) -> int:
+    import csv
+    import io
+
+    from backend.data.basin_arrays import load_basin_arrays
+    from backend.data.catalogue import BasinCatalogue
+    from backend.io_utils import write_text_atomic
+    from backend.model.inputs import camels_location_data
+    from backend.model.service import get_base_model, location_embeddings
+
+    base = get_base_model(args.model)
+    catalogue = BasinCatalogue.open()
+    known = catalogue.with_forcings_and_attributes
+    ids = known if args.basins == ["all"] else args.basins
+    unknown = [g for g in ids if g not in known]
+    if unknown:
+        raise ValueError(f"no forcings and attributes for basin(s) {', '.join(unknown)}")
+    if args.out.exists() and not args.overwrite:
+        raise FileExistsError(f"{args.out}: exists; refusing to overwrite it (use --overwrite)")
+    data = camels_location_data(base.normalizer, catalogue.attributes, load_basin_arrays(catalogue), ids)
+    vectors = location_embeddings(base, data, max_windows=args.windows)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["gauge_id", *(f"e{k}" for k in range(vectors.shape[1]))])
+    for gid, row in zip(ids, vectors, strict=True):
+        writer.writerow([gid, *(f"{v:.6f}" for v in row)])
+    write_text_atomic(args.out, buffer.getvalue(), overwrite=args.overwrite)
+    print(f"wrote {args.out}: {len(ids)} basins x {vectors.shape[1]} dimensions (base model {base.sha256[:12]})")
+    return 0
+
+
 def add_more_parsers(sub: argparse._SubParsersAction) -> None:
-    """Register ``impute``."""
+    """Register ``impute`` and ``embed``."""
     i = sub.add_parser("impute", help="fill in missing attributes of a location with the base model")
     i.add_argument("--basin", help="a CAMELS gauge id (its attributes are the given ones)")
     i.add_argument("--hide", nargs="*", default=[], help="static groups to hide for --basin (e.g. soil geol)")
@@ -83,3 +114,10 @@ def add_more_parsers(sub: argparse._SubParsersAction) -> None:
     i.add_argument("--attr", action="append", help="a known attribute, name=value (repeatable)")
     i.add_argument("--model", type=Path, default=None)
     i.set_defaults(func=_impute)
+    e = sub.add_parser("embed", help="export one embedding vector per CAMELS basin (CSV)")
+    e.add_argument("--basins", nargs="+", default=["all"], help="gauge ids, or 'all' (default)")
+    e.add_argument("--out", type=Path, required=True)
+    e.add_argument("--windows", type=int, default=8, help="364-day windows averaged per basin")
+    e.add_argument("--model", type=Path, default=None)
+    e.add_argument("--overwrite", action="store_true")
+    e.set_defaults(func=_embed)
