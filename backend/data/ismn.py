@@ -25,7 +25,7 @@ import logging
 import math
 import re
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -94,8 +94,8 @@ CEOP_SEPARATE = _Layout("ceop_separate", 0, 4, 12, 13, 14, 15,
 
 
 @dataclass
-class IsmnFileInfo:
-    """What an ISMN file says about its sensor, from its first line and its file name."""
+class _IsmnSensor:
+    """The sensor fields that :class:`IsmnFileInfo` and :class:`IsmnSeries` share (first, in this order)."""
 
     network: str
     station: str
@@ -106,13 +106,19 @@ class IsmnFileInfo:
     depth_to_m: float
     sensor: str
     variable: str
+
+
+@dataclass
+class IsmnFileInfo(_IsmnSensor):
+    """What an ISMN file says about its sensor, from its first line and its file name."""
+
     units: str
     file_format: str
     path: Path
 
 
 @dataclass
-class IsmnSeries:
+class IsmnSeries(_IsmnSensor):
     """One ISMN sensor time series.
 
     Attributes:
@@ -125,15 +131,6 @@ class IsmnSeries:
         path: the file; file_format: ``header+values`` or ``ceop_separate``.
     """
 
-    network: str
-    station: str
-    latitude: float
-    longitude: float
-    elevation_m: float
-    depth_from_m: float
-    depth_to_m: float
-    sensor: str
-    variable: str
     times: np.ndarray
     values: np.ndarray
     flags: np.ndarray
@@ -328,9 +325,7 @@ def read_ismn_file(path: Path) -> IsmnSeries:
     times = parse_dates(path, stamps, line_of, "m", "invalid date/time {!r}")
     order = np.argsort(times, kind="stable")
     return IsmnSeries(
-        network=info.network, station=info.station, latitude=info.latitude, longitude=info.longitude,
-        elevation_m=info.elevation_m, depth_from_m=info.depth_from_m, depth_to_m=info.depth_to_m,
-        sensor=info.sensor, variable=info.variable, times=times[order],
+        **{f.name: getattr(info, f.name) for f in fields(_IsmnSensor)}, times=times[order],
         values=np.asarray(values, dtype=np.float32)[order], flags=np.asarray(flags, dtype=str)[order],
         path=path, units=info.units, file_format=info.file_format)
 
