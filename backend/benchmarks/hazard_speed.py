@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from backend.benchmarks import print_and_write
 from backend.data.landslides import landslides_dir, raster_size, read_landslide_points, read_raster_window
-from backend.io_utils import write_text_atomic
 from backend.model.service import get_base_model
 from backend.paths import PROJECT_ROOT
 from backend.tasks.hazard import HazardResult, band_indices, scan_ranges, write_hazard_map
@@ -146,10 +146,5 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="torch threads while mapping")
     parser.add_argument("--no-cli", action="store_true", help="skip the end-to-end run in a fresh process")
     args = parser.parse_args(argv)
-    lines = run(args)
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        write_text_atomic(args.out, text)
-        print(f"wrote {args.out}")
+    print_and_write(run(args), args.out)
     return 0

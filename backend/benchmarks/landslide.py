@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from backend.benchmarks import print_and_write
 from backend.data.landslides import (
     GLC_FILES,
     RASTER_FILES,
@@ -27,7 +28,6 @@ from backend.data.landslides import (
     read_landslide_points,
     read_raster_window,
 )
-from backend.io_utils import write_text_atomic
 from backend.model.service import get_base_model
 from backend.paths import PROJECT_ROOT
 from backend.tasks.landslide import complete_rows, covariate_matrix
@@ -205,10 +205,5 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="torch threads (the networks are tiny)")
     parser.add_argument("--max-fit-seconds", type=float, default=60.0, help="cap per network fit")
     args = parser.parse_args(argv)
-    lines = run(args)
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        write_text_atomic(args.out, text)
-        print(f"wrote {args.out}")
+    print_and_write(run(args), args.out)
     return 0
