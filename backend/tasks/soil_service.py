@@ -12,14 +12,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from backend.data.basin_arrays import load_basin_arrays
 from backend.data.catalogue import BasinCatalogue
 from backend.data.variables import STATIC_BY_NAME
 from backend.model.checkpoint import BaseModel
 from backend.model.service import get_base_model, impute_attributes, location_from_values
 from backend.paths import MODELS_DIR
+from backend.tasks.locations import split_attributes
 from backend.tasks.soil_composition import COMPONENTS, HIDDEN_GROUP, load_head, predict_composition, soil_features
 from backend.tasks.soil_probes import nearest_basin
 
@@ -28,35 +27,15 @@ ADAPTER_PATH = MODELS_DIR / "soil_composition_adapter.pt"
 FAR_KM = 150.0
 
 
-def _split_attributes(base: BaseModel, attributes: dict[str, Any]) -> tuple[dict[str, float], dict[str, str],
-                                                                             list[str]]:
-    """Given attributes -> (numeric inputs, categorical inputs, ignored names with the reason)."""
-    norm = base.normalizer
-    numeric: dict[str, float] = {}
-    categorical: dict[str, str] = {}
-    ignored: list[str] = []
-    for name, value in attributes.items():
-        if value is None or (isinstance(value, float) and np.isnan(value)):
-            continue
-        var = STATIC_BY_NAME.get(name)
-        if var is not None and var.group == HIDDEN_GROUP:
-            ignored.append(f"{name} (soil group: predicted, never an input)")
-        elif name in norm.static_names:
-            numeric[name] = float(value)
-        elif name in norm.vocabularies and str(value) in norm.vocabularies[name]:
-            categorical[name] = str(value)
-        else:
-            ignored.append(f"{name} (not a model attribute)")
-    return numeric, categorical, ignored
-
-
 def predict_point(base: BaseModel, head, point: dict[str, Any], catalogue: BasinCatalogue,  # noqa: ANN001
                   arrays) -> dict[str, Any]:  # noqa: ANN001
     """One output row: the composition, the borrowed basin, and which inputs were given/imputed/ignored."""
     lat, lon = float(point["lat"]), float(point["lon"])
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         raise ValueError(f"point {point.get('id')}: lat/lon {lat}, {lon} out of range")
-    numeric, categorical, ignored = _split_attributes(base, dict(point.get("attributes") or {}))
+    numeric, categorical, ignored = split_attributes(
+        base, dict(point.get("attributes") or {}),
+        refused_groups={HIDDEN_GROUP: "soil group: predicted, never an input"})
     basin = nearest_basin(lat, lon, catalogue.attributes, list(arrays.gauge_ids))
     forcings = arrays.forcings[arrays.index(basin.gauge_id)]
     filled = impute_attributes(base, (lat, lon), numeric, categorical, forcings, arrays.dates)

@@ -32,7 +32,7 @@ from backend.errors import CheckpointError
 from backend.model.checkpoint import BaseModel
 from backend.model.service import get_base_model
 from backend.paths import data_root
-from backend.tasks.locations import RawLocation
+from backend.tasks.locations import RawLocation, split_attributes
 from backend.tasks.soil_probes import nearest_basin
 from backend.tasks.streamflow.adapter_io import BUNDLED_STREAMFLOW_ADAPTER, load_streamflow_adapter
 from backend.tasks.streamflow.gauge_run import FinetuneInputs, prediction_row, run_finetune
@@ -130,28 +130,6 @@ def predict_request(params: dict[str, Any], report: Report) -> dict[str, Any]:
     return _written(result, params)
 
 
-def _split_attributes(base: BaseModel, attributes: dict[str, Any]) -> tuple[dict[str, float], dict[str, str],
-                                                                             list[str]]:
-    """Given attributes -> numeric inputs, categorical inputs, and ignored names (with the reason)."""
-    norm = base.normalizer
-    numeric: dict[str, float] = {}
-    categorical: dict[str, str] = {}
-    ignored: list[str] = []
-    for name, value in attributes.items():
-        if value is None or value == "" or (isinstance(value, float) and np.isnan(value)):
-            continue
-        name = AREA_ATTRIBUTE if name == "area_km2" else name
-        if name in norm.static_names:
-            numeric[name] = float(value)
-        elif name in norm.vocabularies and str(value) in norm.vocabularies[name]:
-            categorical[name] = str(value)
-        elif name in norm.vocabularies:
-            ignored.append(f"{name} (unknown category {value!r})")
-        else:
-            ignored.append(f"{name} (not a model attribute)")
-    return numeric, categorical, ignored
-
-
 def predict_location_request(params: dict[str, Any], report: Report) -> dict[str, Any]:
     """Params lat, lon, start, end, out_csv; optional attributes {name: value} (``area_km2`` accepted),
     forcings_csv (``date,prcp,srad,tmax,tmin,vp,dayl``), id, adapter, model. Without a forcings CSV the
@@ -165,7 +143,9 @@ def predict_location_request(params: dict[str, Any], report: Report) -> dict[str
     report(0.05, "loading the models")
     base = _base(params)
     model, cfg = _adapter(params, base)
-    numeric, categorical, ignored = _split_attributes(base, dict(params.get("attributes") or {}))
+    numeric, categorical, ignored = split_attributes(
+        base, dict(params.get("attributes") or {}), empty_text_missing=True, aliases={"area_km2": AREA_ATTRIBUTE},
+        name_unknown_categories=True)
     nearest = None
     if params.get("forcings_csv"):
         problems = Problems()
