@@ -39,7 +39,7 @@ from qgis.PyQt.QtWidgets import (
 from . import settings
 from .gauges import gauge_field, normalize_gauge_id
 from .layers import STYLE_MEAN_FLOW, STYLE_SOIL, add_to_project, apply_style, styled_style_name, write_result_layer
-from .processing.base import known_attributes
+from .processing.base import feature_location, known_attributes
 from .tasks import WorkerBatchTask, WorkerTask
 
 SOIL, MEAN_FLOW = "soil", "mean_flow"
@@ -49,17 +49,6 @@ FLOW_FIELDS = [("mean_flow", "double"), ("nse", "double"), ("kge", "double"), ("
                ("n_days", "int"), ("forcing", "string"), ("n_imputed", "int"), ("imputed", "string"),
                ("csv", "string")]
 WGS84 = QgsCoordinateReferenceSystem("EPSG:4326")
-
-
-def surface_point(feature: QgsFeature, transform: QgsCoordinateTransform) -> tuple[float, float] | None:
-    """(lat, lon) of a point on the feature (inside a polygon), in WGS84."""
-    geometry = feature.geometry()
-    if geometry is None or geometry.isEmpty():
-        return None
-    point = geometry.pointOnSurface()
-    point.transform(transform)
-    xy = point.asPoint()
-    return xy.y(), xy.x()
 
 
 def soil_values(row: dict[str, Any]) -> list[Any]:
@@ -174,7 +163,7 @@ class BasinLayerDialog(QDialog):
     def _soil_task(self, features: list[QgsFeature], transform) -> WorkerTask:  # noqa: ANN001
         points = []
         for feature in features:
-            location = surface_point(feature, transform)
+            location = feature_location(feature, transform)
             points.append({"id": str(feature.id()), "lat": location[0], "lon": location[1],
                            "attributes": known_attributes(feature)})
         return WorkerTask(self.tr("Soil composition of {} features").format(len(points)), "soil_composition",
@@ -195,7 +184,7 @@ class BasinLayerDialog(QDialog):
                 params.update({"gauge_id": gauge, "out_csv": str(folder / f"{gauge}.csv"),
                                "method": "predict_streamflow"})
             else:
-                location = surface_point(feature, transform)
+                location = feature_location(feature, transform)
                 params.update({"id": str(feature.id()), "lat": location[0], "lon": location[1],
                                "attributes": known_attributes(feature), "method": "predict_location",
                                "out_csv": str(folder / f"feature_{feature.id()}.csv")})
@@ -212,7 +201,7 @@ class BasinLayerDialog(QDialog):
     def _as_location(params: dict[str, Any], feature: QgsFeature, transform) -> dict[str, Any]:  # noqa: ANN001
         if "gauge_id" not in params:
             return params
-        location = surface_point(feature, transform)
+        location = feature_location(feature, transform)
         out = {k: v for k, v in params.items() if k != "gauge_id"}
         out.update({"id": params["gauge_id"], "lat": location[0], "lon": location[1],
                     "attributes": known_attributes(feature)})
