@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from qgis.core import (
@@ -84,40 +85,38 @@ def susceptibility_classes(tif: Path) -> QgsRasterLayer:
     return layer
 
 
-def soil(geometry: str) -> QgsVectorLayer:
-    layer = QgsVectorLayer(f"{geometry}?crs=EPSG:4326&field=clay_pct:double", "soil", "memory")
-    colors = ("#f6e8c3", "#dfc27d", "#bf812d", "#8c510a", "#543005")
-    edges = (0, 10, 20, 30, 45, 100)
+def _graduated(geometry: str, field: str, name: str, colors: tuple[str, ...], edges: tuple[float, ...],
+               label: Callable[[int], str], fill: dict[str, str]) -> QgsVectorLayer:
+    """A memory layer graduated on ``field``: class ``i`` spans ``edges[i]..edges[i + 1]`` in ``colors[i]``.
+
+    Points are circles with a grey outline; other geometries are filled with the ``fill`` properties added.
+    """
+    layer = QgsVectorLayer(f"{geometry}?crs=EPSG:4326&field={field}:double", name, "memory")
     ranges = []
     for i, color in enumerate(colors):
         if geometry == "Point":
             symbol = QgsMarkerSymbol.createSimple({"name": "circle", "color": color, "size": "3",
                                                    "outline_color": "60,60,60,255"})
         else:
-            symbol = QgsFillSymbol.createSimple({"color": color, "outline_color": "60,60,60,255"})
-        label = f"clay {edges[i]}–{edges[i + 1]} %"
-        ranges.append(QgsRendererRange(QgsClassificationRange(label, edges[i], edges[i + 1]), symbol))
-    layer.setRenderer(QgsGraduatedSymbolRenderer("clay_pct", ranges))
+            symbol = QgsFillSymbol.createSimple({"color": color, **fill})
+        ranges.append(QgsRendererRange(QgsClassificationRange(label(i), edges[i], edges[i + 1]), symbol))
+    layer.setRenderer(QgsGraduatedSymbolRenderer(field, ranges))
     return layer
+
+
+def soil(geometry: str) -> QgsVectorLayer:
+    edges = (0, 10, 20, 30, 45, 100)
+    return _graduated(geometry, "clay_pct", "soil", ("#f6e8c3", "#dfc27d", "#bf812d", "#8c510a", "#543005"), edges,
+                      lambda i: f"clay {edges[i]}–{edges[i + 1]} %", {"outline_color": "60,60,60,255"})
 
 
 def mean_flow(geometry: str) -> QgsVectorLayer:
     """Mean predicted streamflow (mm/day): light to dark blue, class edges that suit CAMELS basins."""
-    layer = QgsVectorLayer(f"{geometry}?crs=EPSG:4326&field=mean_flow:double", "mean flow", "memory")
     colors = ("#eff3ff", "#bdd7e7", "#6baed6", "#3182bd", "#08519c", "#08306b")
     edges = (0, 0.25, 0.5, 1, 2, 4, 50)
-    ranges = []
-    for i, color in enumerate(colors):
-        if geometry == "Point":
-            symbol = QgsMarkerSymbol.createSimple({"name": "circle", "color": color, "size": "3",
-                                                   "outline_color": "60,60,60,255"})
-        else:
-            symbol = QgsFillSymbol.createSimple({"color": color, "outline_color": "40,40,40,255",
-                                                 "outline_width": "0.3"})
-        label = f"{edges[i]}–{edges[i + 1]} mm/day" if i < len(colors) - 1 else f"> {edges[i]} mm/day"
-        ranges.append(QgsRendererRange(QgsClassificationRange(label, edges[i], edges[i + 1]), symbol))
-    layer.setRenderer(QgsGraduatedSymbolRenderer("mean_flow", ranges))
-    return layer
+    return _graduated(geometry, "mean_flow", "mean flow", colors, edges,
+                      lambda i: f"{edges[i]}–{edges[i + 1]} mm/day" if i < len(colors) - 1 else f"> {edges[i]} mm/day",
+                      {"outline_color": "40,40,40,255", "outline_width": "0.3"})
 
 
 def main() -> int:
