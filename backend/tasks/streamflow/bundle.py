@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from backend.config import load_config, to_dict
 from backend.data.basin_arrays import load_basin_arrays
