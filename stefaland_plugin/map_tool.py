@@ -15,6 +15,7 @@ from typing import Any
 
 from qgis.core import (
     QgsCoordinateTransform,
+    QgsCsException,
     QgsFeatureRequest,
     QgsGeometry,
     QgsPointXY,
@@ -114,7 +115,7 @@ def find_polygon(canvas: QgsMapCanvas, point: QgsPointXY) -> tuple[str, int] | N
             continue
         try:
             local = QgsCoordinateTransform(dest_crs, layer.crs(), QgsProject.instance()).transform(point)
-        except Exception:  # noqa: S112 (a point outside the layer CRS's domain)
+        except QgsCsException:  # a point outside the layer CRS's domain
             continue
         click = QgsGeometry.fromPointXY(local)
         request = QgsFeatureRequest().setFilterRect(QgsRectangle(local.x(), local.y(), local.x(), local.y()))
