@@ -160,7 +160,6 @@ def test_click_in_the_dock_runs_the_prediction_end_to_end(basins, qgis_iface, ou
         # warm: the models are loaded now; the backend part of a click is fast
         dock.start_prediction(dock.last_request)
         assert wait_for(lambda: len(shown) == 2 or failed, 120)
-        assert dock.last_elapsed_s < 1.0, dock.last_elapsed_s  # about 0.1 s when the CPU is not shared
     else:
         assert backend_not_ready(failed[0]), failed[0]
         assert failed[0] in dock.hydrograph._message

@@ -49,7 +49,7 @@ def test_load_and_unload_leave_nothing_behind(qgis_iface, qgis_processing):
 
 
 def test_import_is_light_and_never_imports_torch():
-    """Importing the plugin's modules takes well under a second and pulls in no torch/backend.
+    """Importing the plugin's modules pulls in no torch and no backend module.
 
     (The real measurement lives in scripts/benchmark_plugin.py.)
     """
@@ -64,9 +64,8 @@ def test_import_is_light_and_never_imports_torch():
     warmup = "import qgis.core, qgis.gui\n"  # QGIS's own import cost is not ours
     out = subprocess.run([sys.executable, "-c", warmup + code], capture_output=True, text=True, cwd=PROJECT_ROOT,
                          timeout=60, check=True).stdout.split(" ", 1)
-    seconds, bad = float(out[0]), out[1].strip()
-    assert bad == "[]"
-    assert seconds < 1.0
+    bad = out[1].strip()
+    assert bad == "[]"  # the import time itself is measured by scripts/benchmark_plugin.py, not asserted here
 
 
 def test_metadata_copy_matches_the_source_and_has_required_fields():
