@@ -39,6 +39,7 @@ class StreamflowBenchmarkConfig:
     models: list[str] = field(default_factory=lambda: list(MODELS))
     include_pur: bool = True
     max_basins: int = 0  # 0 = all basins with streamflow; a smaller number is for smoke runs only
+    max_folds: int = 0  # 0 = every fold; a smaller number runs only the first folds (ablations)
     train: StreamflowTrainConfig = field(default_factory=StreamflowTrainConfig)
     run_dir: Path = Path("runs/benchmark_streamflow")
 
@@ -47,7 +48,7 @@ def _folds(cfg: StreamflowBenchmarkConfig, ids: list[str], catalogue: BasinCatal
     folds = pub_folds(ids, cfg.k, cfg.seed)
     if cfg.include_pur:
         folds += [f for f in pur_folds(ids, {g: catalogue.huc_02(g) for g in ids}) if len(f.train) >= 10]
-    return folds
+    return folds[: cfg.max_folds or None]
 
 
 def run_benchmark(cfg: StreamflowBenchmarkConfig) -> Path:
@@ -93,15 +94,17 @@ def _summary(values: list[dict]) -> dict[str, float]:
             "share_nse_below_0": float(np.mean(nses < 0))}
 
 
-def write_report(cfg: StreamflowBenchmarkConfig, out: Path | None) -> str:
+def write_report(cfg: StreamflowBenchmarkConfig, out: Path | None,
+                 command_config: Path = Path("resources/configs/benchmark_streamflow.yaml")) -> str:
     """Tables per split type, per model and per fold, from the stored results; per-basin CSV beside it."""
     results = [json.loads(p.read_text()) for p in sorted((Path(cfg.run_dir) / "results").glob("*.json"))]
     catalogue = BasinCatalogue.open()
     ids = catalogue.with_streamflow[: cfg.max_basins or None]
     folds = _folds(cfg, ids, catalogue)
     lines = ["# Streamflow benchmark: prediction in ungauged basins (PUB) and regions (PUR)", "",
-             "Command: `make benchmark-streamflow` (`python -m backend benchmark streamflow --out "
-             "docs/benchmark_streamflow.md`); resumable, results per fold in `runs/benchmark_streamflow/`.", "",
+             f"Command: `python -m backend benchmark streamflow --config {command_config} --out {out}` "
+             f"(`make benchmark-streamflow` for the default config); resumable, results per fold in "
+             f"`{cfg.run_dir}/`.", "",
              f"Data: {len(ids)} CAMELS-US basins with Caravan streamflow (mm/day), Daymet forcings "
              f"(prcp, srad, tmax, tmin, vp, dayl) and CAMELS static attributes without the streamflow signatures. "
              f"Train {TRAIN_PERIOD[0]}..{TRAIN_PERIOD[1]} on the training basins, test {TEST_PERIOD[0]}.."
@@ -169,5 +172,5 @@ def main(argv: list[str]) -> int:
     cfg = load_config(StreamflowBenchmarkConfig, args.config)
     if not args.report_only:
         run_benchmark(cfg)
-    print(write_report(cfg, args.out))
+    print(write_report(cfg, args.out, args.config))
     return 0

@@ -91,6 +91,8 @@ NETWORKS: dict[str, tuple[Callable[..., nn.Module], str]] = {
     "scratch": (AdapterLSTM, "trainable_random"),
     "lstm": (LSTMBaseline, "none"),
     "linear_probe": (LinearProbe, "frozen_pretrained"),
+    # ablation: the stefaland head with the encoder states replaced by zeros (what do the states add?)
+    "adapter_without_encoder": (AdapterLSTM, "zeros"),
 }
 
 

@@ -74,6 +74,8 @@ def _assemble(model: StreamflowModel, data: StreamflowData, base: BaseModel, row
         states = torch.from_numpy(daily_states(data.states, data.grid, rows, days))
     elif model.encoder_mode == "trainable_random":
         states = _scratch_states(model, data, base, rows, days)
+    elif model.encoder_mode == "zeros":
+        states = torch.zeros(*days.shape, base.config.d_model)
     return DailyInputs(states, forcings, statics)
 
 
