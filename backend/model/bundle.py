@@ -33,18 +33,20 @@ def bundle_base_model(run_dir: Path, out_dir: Path) -> Path:
     return target
 
 
-def _loss_curve(run_dir: Path, points: int = 12) -> list[dict[str, str]]:
+def _validation_rows(run_dir: Path) -> list[dict[str, str]]:
+    """The loss-log rows that carry a validation loss."""
     with open(run_dir / "loss_log.csv", newline="") as handle:
-        rows = [r for r in csv.DictReader(handle) if r["val_loss"]]
+        return [r for r in csv.DictReader(handle) if r["val_loss"]]
+
+
+def _loss_curve(rows: list[dict[str, str]], points: int = 12) -> list[dict[str, str]]:
     if len(rows) <= points:
         return rows
     stride = max(1, len(rows) // points)
     return rows[::stride] + ([rows[-1]] if rows[-1] is not rows[::stride][-1] else [])
 
 
-def _best_validation(run_dir: Path) -> dict[str, str]:
-    with open(run_dir / "loss_log.csv", newline="") as handle:
-        rows = [r for r in csv.DictReader(handle) if r["val_loss"]]
+def _best_validation(rows: list[dict[str, str]]) -> dict[str, str]:
     return min(rows, key=lambda r: float(r["val_loss"]))
 
 
@@ -121,14 +123,15 @@ def model_card(base, summary: dict, config: dict, run_dir: Path, sha256: str) ->
                                                                   norm.forcing_std, strict=True)]
     lines += [f"| {n} | {m:.4g} | {s:.4g} |" for n, m, s in zip(norm.static_names, norm.static_mean,
                                                                   norm.static_std, strict=True)]
-    best = _best_validation(run_dir)
+    validation = _validation_rows(run_dir)
+    best = _best_validation(validation)
     lines += ["", "## Loss curve (validation = withheld basins)", "",
               f"Lowest validation loss {best['val_loss']} at step {best['step']} (statics {best['val_statics']}, "
               f"forcings {best['val_forcings']}); the final weights are those of the last step. Where the "
               "validation static loss rises while the training loss falls, the model is memorising the "
               "pretraining basins' attributes (each basin has one fixed set of attributes).", "",
               "| step | minutes | train loss | val loss | val forcings | val statics |", "|---|---|---|---|---|---|"]
-    for row in _loss_curve(run_dir):
+    for row in _loss_curve(validation):
         lines.append(f"| {row['step']} | {float(row['elapsed_s']) / 60:.1f} | {row['loss']} | {row['val_loss']} "
                      f"| {row['val_forcings']} | {row['val_statics']} |")
     return "\n".join(lines) + "\n"
