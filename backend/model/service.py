@@ -85,16 +85,21 @@ def reconstruct_statics(base: BaseModel, data: LocationData, row: int, visible_s
 
     Only the attributes flagged visible are shown to the encoder; forcings (if any) are all shown.
     """
-    cfg = base.config
-    starts = (window_starts(len(data.dates), cfg.window_days, max_windows)
-              if data.forcings is not None else np.array([], dtype=np.int64))
-    rows = np.full(max(len(starts), 1), row)
-    batch = make_batch(data, rows, starts if len(starts) else None, cfg.patch_days, cfg.window_patches)
+    batch = _window_batch(base, data, row, max_windows)
     visible = _visibility(batch, visible_statics, visible_categories)
     out = base.model(batch, visible)
     statics = out.statics.mean(dim=0).numpy()
     categories = np.array([int(logits[:, 1:].softmax(-1).mean(0).argmax()) + 1 for logits in out.category_logits])
     return statics, categories
+
+
+def _window_batch(base: BaseModel, data: LocationData, row: int, max_windows: int) -> Batch:
+    """Evenly spread windows of one location's record (one forcing-free sample if it has no forcings)."""
+    cfg = base.config
+    starts = (window_starts(len(data.dates), cfg.window_days, max_windows)
+              if data.forcings is not None else np.array([], dtype=np.int64))
+    rows = np.full(max(len(starts), 1), row)
+    return make_batch(data, rows, starts if len(starts) else None, cfg.patch_days, cfg.window_patches)
 
 
 def _visibility(batch: Batch, visible_statics: np.ndarray, visible_categories: np.ndarray) -> Visibility:
@@ -154,13 +159,9 @@ def _clip_physical(name: str, value: float) -> float:
 @torch.no_grad()
 def location_embeddings(base: BaseModel, data: LocationData, max_windows: int = 8) -> np.ndarray:
     """One vector per location (L, d): the location and static-group states averaged over windows."""
-    cfg = base.config
     vectors = []
     for row in range(len(data.ids)):
-        starts = (window_starts(len(data.dates), cfg.window_days, max_windows)
-                  if data.forcings is not None else np.array([], dtype=np.int64))
-        rows = np.full(max(len(starts), 1), row)
-        batch = make_batch(data, rows, starts if len(starts) else None, cfg.patch_days, cfg.window_patches)
+        batch = _window_batch(base, data, row, max_windows)
         enc = base.model.encode(batch, Visibility.everything_observed(batch))
         vectors.append(enc.location_vector().mean(dim=0).numpy())
     return np.stack(vectors)
