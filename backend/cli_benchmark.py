@@ -9,6 +9,7 @@ import importlib
 BENCHMARKS: dict[str, str] = {
     "pretrain": "backend.benchmarks.reconstruction:main",
     "streamflow": "backend.benchmarks.streamflow:main",
+    "streamflow-design": "backend.benchmarks.streamflow_design:main",
     "soil-composition": "backend.benchmarks.soil_composition:main",
     "soil-moisture": "backend.benchmarks.soil_moisture:main",
     "landslide": "backend.benchmarks.landslide:main",

@@ -51,8 +51,12 @@ def _folds(cfg: StreamflowBenchmarkConfig, ids: list[str], catalogue: BasinCatal
     return folds[: cfg.max_folds or None]
 
 
-def run_benchmark(cfg: StreamflowBenchmarkConfig) -> Path:
-    """Train and evaluate every (fold, model) not yet done; returns the run folder."""
+def run_benchmark(cfg: StreamflowBenchmarkConfig, part: tuple[int, int] = (1, 1)) -> Path:
+    """Train and evaluate every (fold, model) not yet done; returns the run folder.
+
+    ``part`` = (i, n) runs only every n-th fold starting with the i-th, so that n processes (one torch
+    thread each) can share the work; each (fold, model) result is its own file.
+    """
     set_threads(2)
     run_dir = Path(cfg.run_dir)
     (run_dir / "results").mkdir(parents=True, exist_ok=True)
@@ -66,7 +70,8 @@ def run_benchmark(cfg: StreamflowBenchmarkConfig) -> Path:
     t0 = time.monotonic()
     data.states = cached_encode_records(base, data.locations, catalogue.root / "cache")
     print(f"frozen encoder states for {len(ids)} basins: {time.monotonic() - t0:.0f} s (cached after the first run)")
-    for fold in _folds(cfg, ids, catalogue):
+    index, parts = part
+    for fold in _folds(cfg, ids, catalogue)[index - 1 :: parts]:
         for name in cfg.models:
             path = run_dir / "results" / f"{fold.name}__{name}.json"
             if path.is_file():
@@ -168,9 +173,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--config", type=Path, default=Path("resources/configs/benchmark_streamflow.yaml"))
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--report-only", action="store_true", help="only rebuild the report from stored results")
+    parser.add_argument("--part", default="1/1", help="I/N: run every N-th fold from the I-th (parallel workers)")
     args = parser.parse_args(argv)
     cfg = load_config(StreamflowBenchmarkConfig, args.config)
+    index, _, parts = args.part.partition("/")
+    if not (index.isdigit() and parts.isdigit() and 1 <= int(index) <= int(parts)):
+        raise ValueError(f"--part must look like 1/2, got {args.part!r}")
     if not args.report_only:
-        run_benchmark(cfg)
+        run_benchmark(cfg, (int(index), int(parts)))
     print(write_report(cfg, args.out, args.config))
     return 0

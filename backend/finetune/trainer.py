@@ -6,6 +6,7 @@ import copy
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import torch
@@ -25,6 +26,7 @@ class FitConfig:
     patience: int = 4          # validations without improvement before stopping
     seed: int = 0
     max_seconds: float = 1e9   # stop (keeping the best weights) after this long
+    schedule: Literal["constant", "cosine"] = "constant"  # cosine: learning rate decays to 0 at ``steps``
 
 
 @dataclass
@@ -36,6 +38,13 @@ class FitResult:
     steps_run: int
     seconds: float
     history: list[tuple[int, float, float]] = field(default_factory=list)  # (step, train loss, val score)
+
+
+#: schedule name -> learning-rate scheduler over ``steps`` optimiser steps
+SCHEDULES: dict[str, Callable[[torch.optim.Optimizer, int], torch.optim.lr_scheduler.LRScheduler]] = {
+    "constant": lambda optimizer, steps: torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0),
+    "cosine": lambda optimizer, steps: torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, steps)),
+}
 
 
 def fit(module: nn.Module, loss_on_batch: Callable[[np.random.Generator], torch.Tensor],
@@ -52,6 +61,7 @@ def fit(module: nn.Module, loss_on_batch: Callable[[np.random.Generator], torch.
     torch.manual_seed(cfg.seed)
     params = [p for p in module.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
+    scheduler = SCHEDULES[cfg.schedule](optimizer, cfg.steps)
     best_state = copy.deepcopy(module.state_dict())
     best, best_step, bad = -np.inf, 0, 0
     history: list[tuple[int, float, float]] = []
@@ -67,6 +77,7 @@ def fit(module: nn.Module, loss_on_batch: Callable[[np.random.Generator], torch.
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         optimizer.step()
+        scheduler.step()
         losses.append(float(loss.detach()))
         bar.update(step, f"loss {np.mean(losses[-20:]):.3f} best val {best:.3f}")
         if step % cfg.validate_every == 0 or step == cfg.steps:

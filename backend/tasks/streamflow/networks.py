@@ -25,6 +25,9 @@ class HeadConfig:
     lstm_hidden: int = 64
     adapter_hidden: int = 64
     dropout: float = 0.2
+    state_width: int = 0          # > 0: project the encoder states to this width before the adapter
+    state_dropout: float = 0.0    # dropout on the encoder states (against memorising training basins)
+    statics_to_lstm: bool = False  # feed the statics to the LSTM too, not only to the adapter
 
 
 @dataclass
@@ -43,15 +46,22 @@ class AdapterLSTM(nn.Module):
 
     def __init__(self, d_state: int, n_forcings: int, n_statics: int, cfg: HeadConfig) -> None:
         super().__init__()
-        self.adapter = ResidualAdapter(d_state, n_forcings + n_statics, cfg.adapter_hidden, cfg.dropout)
-        self.lstm = nn.LSTM(d_state + n_forcings, cfg.lstm_hidden, batch_first=True)
+        width = cfg.state_width or d_state
+        self.state_dropout = nn.Dropout(cfg.state_dropout)
+        self.project = nn.Linear(d_state, width) if cfg.state_width else nn.Identity()
+        self.statics_to_lstm = cfg.statics_to_lstm
+        self.adapter = ResidualAdapter(width, n_forcings + n_statics, cfg.adapter_hidden, cfg.dropout)
+        lstm_inputs = width + n_forcings + (n_statics if cfg.statics_to_lstm else 0)
+        self.lstm = nn.LSTM(lstm_inputs, cfg.lstm_hidden, batch_first=True)
         self.dropout = nn.Dropout(cfg.dropout)
         self.out = nn.Linear(cfg.lstm_hidden, 1)
 
     def forward(self, x: DailyInputs) -> torch.Tensor:
         statics = x.statics.unsqueeze(1).expand(-1, x.forcings.shape[1], -1)
-        adapted = self.adapter(x.states, torch.cat([x.forcings, statics], dim=-1))
-        hidden, _ = self.lstm(torch.cat([adapted, x.forcings], dim=-1))
+        states = self.project(self.state_dropout(x.states))
+        adapted = self.adapter(states, torch.cat([x.forcings, statics], dim=-1))
+        raw = [x.forcings, statics] if self.statics_to_lstm else [x.forcings]
+        hidden, _ = self.lstm(torch.cat([adapted, *raw], dim=-1))
         return self.out(self.dropout(hidden)).squeeze(-1)
 
 

@@ -1,0 +1,139 @@
+"""Design search for the streamflow head, on validation basins only (never on test basins).
+
+Each variant (a network and head settings) is trained on a PUB fold's training basins exactly as the
+benchmark trains it; the score is the best median NSE on that fold's validation basins (a seeded 10% of
+the *training* basins, training period). The fold's test basins are not loaded into any score, so the
+choice made from this table cannot leak test information into ``docs/benchmark_streamflow.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from backend.config import load_config, save_config
+from backend.data.basin_arrays import load_basin_arrays
+from backend.data.catalogue import BasinCatalogue
+from backend.data.splits import TRAIN_PERIOD, pub_folds
+from backend.io_utils import write_text_atomic
+from backend.model.service import get_base_model
+from backend.runtime import set_threads
+from backend.tasks.encoder_states import cached_encode_records
+from backend.tasks.streamflow.data import camels_streamflow_data
+from backend.tasks.streamflow.networks import HeadConfig
+from backend.tasks.streamflow.training import StreamflowTrainConfig, train_streamflow
+
+
+@dataclass
+class DesignVariant:
+    """One candidate: a network name and the head settings that differ from the base config."""
+
+    name: str
+    network: str = "stefaland"
+    head: HeadConfig = field(default_factory=HeadConfig)
+    steps: int = 0  # 0 = the config's ``train.fit.steps``
+    schedule: str = ""  # "" = the config's ``train.fit.schedule``
+
+
+@dataclass
+class StreamflowDesignConfig:
+    """What the search runs (``resources/configs/streamflow_design.yaml``)."""
+
+    k: int = 5
+    seed: int = 0
+    folds: list[int] = field(default_factory=lambda: [1])  # 1-based PUB fold numbers
+    train: StreamflowTrainConfig = field(default_factory=StreamflowTrainConfig)
+    variants: list[DesignVariant] = field(default_factory=list)
+    run_dir: Path = Path("runs/streamflow_design")
+
+
+def run_search(cfg: StreamflowDesignConfig, only: set[str] | None = None) -> None:
+    """Train every (fold, variant) not yet stored; store validation scores only."""
+    set_threads(2)
+    run_dir = Path(cfg.run_dir)
+    (run_dir / "results").mkdir(parents=True, exist_ok=True)
+    save_config(cfg, run_dir / "config.yaml")
+    catalogue = BasinCatalogue.open()
+    ids = catalogue.with_streamflow
+    base = get_base_model()
+    data = camels_streamflow_data(base, catalogue.attributes, load_basin_arrays(catalogue), ids)
+    data.states = cached_encode_records(base, data.locations, catalogue.root / "cache")
+    folds = pub_folds(ids, cfg.k, cfg.seed)
+    for number in cfg.folds:
+        fold = folds[number - 1]
+        for variant in cfg.variants:
+            if only and variant.name not in only:
+                continue
+            path = run_dir / "results" / f"{fold.name}__{variant.name}.json"
+            if path.is_file():
+                continue
+            fit_cfg = dataclasses.replace(cfg.train.fit, steps=variant.steps or cfg.train.fit.steps,
+                                          schedule=variant.schedule or cfg.train.fit.schedule)
+            train_cfg = dataclasses.replace(cfg.train, head=variant.head, fit=fit_cfg)
+            start = time.monotonic()
+            _, result, val_ids = train_streamflow(variant.network, base, data, list(fold.train), TRAIN_PERIOD,
+                                                  train_cfg, seed=cfg.seed)
+            record = {"fold": fold.name, "variant": variant.name, "network": variant.network,
+                      "head": dataclasses.asdict(variant.head), "n_validation": len(val_ids),
+                      "best_validation_median_nse": result.best_score, "best_step": result.best_step,
+                      "steps_run": result.steps_run, "seconds": time.monotonic() - start,
+                      "history": result.history}
+            write_text_atomic(path, json.dumps(record))
+            print(f"{fold.name} {variant.name}: best validation median NSE {result.best_score:.3f} "
+                  f"at step {result.best_step}/{result.steps_run} ({record['seconds']:.0f} s)")
+
+
+def write_report(cfg: StreamflowDesignConfig, config_path: Path, out: Path | None) -> str:
+    """Validation scores per variant and fold, from the stored results."""
+    results = [json.loads(p.read_text()) for p in sorted((Path(cfg.run_dir) / "results").glob("*.json"))]
+    folds = sorted({r["fold"] for r in results})
+    lines = ["# Streamflow head design search (validation basins only)", "",
+             f"Command: `python -m backend benchmark streamflow-design --config {config_path} --out {out}`.", "",
+             "Each variant is trained on a PUB fold's training basins as in the benchmark "
+             f"(max {cfg.train.fit.steps} steps, seed {cfg.seed}); the score is the best median NSE on the fold's "
+             f"validation basins (a seeded {cfg.train.validation_fraction:.0%} of its training basins, "
+             "training period). Test basins are not scored here.", "",
+             "| variant | network | head settings | steps, schedule | " + " | ".join(folds) + " | mean |",
+             "|---|---|---|---|" + "---|" * (len(folds) + 1)]
+    for variant in cfg.variants:
+        scores, cells = [], []
+        for fold in folds:
+            match = [r for r in results if r["variant"] == variant.name and r["fold"] == fold]
+            if match:
+                r = match[0]
+                scores.append(r["best_validation_median_nse"])
+                cells.append(f"{r['best_validation_median_nse']:.3f} (step {r['best_step']}/{r['steps_run']}, "
+                             f"{r['seconds'] / 60:.1f} min)")
+            else:
+                cells.append("not run")
+        changed = {k: v for k, v in dataclasses.asdict(variant.head).items()
+                   if v != dataclasses.asdict(HeadConfig())[k]}
+        mean = f"{np.mean(scores):.3f}" if scores else ""
+        budget = f"{variant.steps or cfg.train.fit.steps}, {variant.schedule or cfg.train.fit.schedule}"
+        lines.append(f"| {variant.name} | {variant.network} | {changed or 'defaults'} | {budget} | "
+                     + " | ".join(cells) + f" | {mean} |")
+    report = "\n".join(lines) + "\n"
+    if out is not None:
+        write_text_atomic(out, report)
+    return report
+
+
+def main(argv: list[str]) -> int:
+    """``python -m backend benchmark streamflow-design [--config C] [--only a,b] [--out F] [--report-only]``."""
+    parser = argparse.ArgumentParser(prog="python -m backend benchmark streamflow-design")
+    parser.add_argument("--config", type=Path, default=Path("resources/configs/streamflow_design.yaml"))
+    parser.add_argument("--only", default="", help="comma-separated variant names to run (default: all)")
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--report-only", action="store_true")
+    args = parser.parse_args(argv)
+    cfg = load_config(StreamflowDesignConfig, args.config)
+    if not args.report_only:
+        run_search(cfg, {s for s in args.only.split(",") if s} or None)
+    print(write_report(cfg, args.config, args.out))
+    return 0
