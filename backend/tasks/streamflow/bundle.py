@@ -51,7 +51,8 @@ def train_bundled_adapter(config_path: Path, out: Path) -> Path:
         f"- Training time: {seconds / 60:.1f} min on {torch.get_num_threads()} CPU thread(s)",
         f"- Trainable parameters: {sum(p.numel() for p in model.parameters() if p.requires_grad):,}",
         "- Inputs: frozen encoder token states (weekly), daily Daymet forcings (prcp, srad, tmax, tmin, vp, dayl),"
-        " static attributes (missing ones imputed by the base model at prediction time)",
+        f" static attributes into the adapter{' and the LSTM' if cfg.head.statics_to_lstm else ''} (missing ones"
+        " imputed by the base model at prediction time)",
         "- Loss: NSE* (squared error / (basin flow std + 0.1)²)", "",
         "Out-of-sample skill is in `docs/benchmark_streamflow.md` (PUB/PUR folds, test period 1989-1999).", "",
         "```yaml", json.dumps(to_dict(cfg), indent=1), "```", ""]

@@ -38,6 +38,7 @@ class StreamflowTrainConfig:
     head: HeadConfig = field(default_factory=HeadConfig)
     validation_fraction: float = 0.1
     scratch_learning_rate: float = 5e-4
+    scratch_steps: int = 0  # 0 = ``fit.steps``; the scratch encoder trains too, so a step costs far more
 
 
 class StreamflowModel(nn.Module):
@@ -142,7 +143,8 @@ def train_streamflow(name: str, base: BaseModel, data: StreamflowData, train_ids
 
     fit_cfg = cfg.fit
     if model.encoder_mode == "trainable_random":
-        fit_cfg = FitConfig(**{**fit_cfg.__dict__, "learning_rate": cfg.scratch_learning_rate})
+        fit_cfg = FitConfig(**{**fit_cfg.__dict__, "learning_rate": cfg.scratch_learning_rate,
+                               "steps": cfg.scratch_steps or fit_cfg.steps})
     result = fit(model, loss_on_batch, validation_score, fit_cfg, label=f"train {name}", should_stop=should_stop)
     return model, result, val_ids
 
