@@ -78,8 +78,12 @@ pretrain: setup  ## pretrain the masked autoencoder on the real data (resumable)
 benchmark-pretrain: setup  ## reconstruction benchmark on the basins withheld from pretraining
 	$(PY) -m backend benchmark pretrain --out docs/benchmark_pretrain.md
 
-benchmark-streamflow: setup  ## streamflow PUB/PUR benchmark of the four models (about 2-3 hours on 2 cores)
-	$(PY) -m backend benchmark streamflow --out docs/benchmark_streamflow.md
+benchmark-streamflow: setup  ## streamflow PUB/PUR benchmark of the four models (about 80 min on 2 cores, resumable)
+	mkdir -p runs
+	STEFALAND_THREADS=1 $(PY) -m backend benchmark streamflow --part 1/2 > runs/benchmark_streamflow_part1.log 2>&1 & pid=$$!; \
+	STEFALAND_THREADS=1 $(PY) -m backend benchmark streamflow --part 2/2; status=$$?; \
+	wait $$pid && test $$status -eq 0
+	$(PY) -m backend benchmark streamflow --report-only --out docs/benchmark_streamflow.md
 
 streamflow-adapter: setup  ## train the bundled streamflow adapter on all basins with streamflow
 	STEFALAND_ALLOW_BUNDLE_WRITE=1 $(PY) -m backend train-streamflow-adapter --config resources/configs/streamflow_adapter.yaml --out resources/models/streamflow_adapter.pt

@@ -84,3 +84,16 @@ def test_unknown_schedule_is_rejected_with_its_key(tmp_path: Path) -> None:
     path.write_text("steps: 10\nschedule: linear\n")
     with pytest.raises(ConfigError, match="schedule"):
         load_config(FitConfig, path)
+
+
+def test_benchmark_parts_split_the_folds_without_overlap_or_gaps() -> None:
+    from backend.benchmarks.streamflow import fold_part
+    from backend.data.splits import pub_folds
+
+    folds = pub_folds([f"{i:08d}" for i in range(40)], 5, 0)
+    parts = [fold_part(folds, (i, 3)) for i in (1, 2, 3)]
+    names = sorted(f.name for part in parts for f in part)
+    assert names == sorted(f.name for f in folds)
+    assert [f.name for f in parts[0]] == [folds[0].name, folds[3].name]
+    with pytest.raises(ValueError, match="between 1 and 3"):
+        fold_part(folds, (4, 3))

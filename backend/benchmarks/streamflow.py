@@ -51,6 +51,14 @@ def _folds(cfg: StreamflowBenchmarkConfig, ids: list[str], catalogue: BasinCatal
     return folds[: cfg.max_folds or None]
 
 
+def fold_part(folds: list[Fold], part: tuple[int, int]) -> list[Fold]:
+    """The folds of worker ``i`` of ``n`` (``part = (i, n)``, 1-based): every n-th fold from the i-th."""
+    index, parts = part
+    if not 1 <= index <= parts:
+        raise ValueError(f"part {index}/{parts}: the worker number must lie between 1 and {parts}")
+    return folds[index - 1 :: parts]
+
+
 def run_benchmark(cfg: StreamflowBenchmarkConfig, part: tuple[int, int] = (1, 1)) -> Path:
     """Train and evaluate every (fold, model) not yet done; returns the run folder.
 
@@ -70,8 +78,7 @@ def run_benchmark(cfg: StreamflowBenchmarkConfig, part: tuple[int, int] = (1, 1)
     t0 = time.monotonic()
     data.states = cached_encode_records(base, data.locations, catalogue.root / "cache")
     print(f"frozen encoder states for {len(ids)} basins: {time.monotonic() - t0:.0f} s (cached after the first run)")
-    index, parts = part
-    for fold in _folds(cfg, ids, catalogue)[index - 1 :: parts]:
+    for fold in fold_part(_folds(cfg, ids, catalogue), part):
         for name in cfg.models:
             path = run_dir / "results" / f"{fold.name}__{name}.json"
             if path.is_file():
@@ -106,6 +113,7 @@ def write_report(cfg: StreamflowBenchmarkConfig, out: Path | None,
     catalogue = BasinCatalogue.open()
     ids = catalogue.with_streamflow[: cfg.max_basins or None]
     folds = _folds(cfg, ids, catalogue)
+    scratch_steps = cfg.train.scratch_steps or cfg.train.fit.steps
     lines = ["# Streamflow benchmark: prediction in ungauged basins (PUB) and regions (PUR)", "",
              f"Command: `python -m backend benchmark streamflow --config {command_config} --out {out}` "
              f"(`make benchmark-streamflow` for the default config); resumable, results per fold in "
@@ -117,9 +125,12 @@ def write_report(cfg: StreamflowBenchmarkConfig, out: Path | None,
              "HUC-02 groups 01-06, 07-12, 13-18 held out in turn. Early stopping on a seeded "
              f"{cfg.train.validation_fraction:.0%} of each fold's training basins (training period), never on test "
              f"basins. Max {cfg.train.fit.steps} steps of {cfg.train.batch_size} sequences "
-             f"({cfg.train.warmup_days} warm-up + {cfg.train.loss_days} loss days), LSTM hidden "
-             f"{cfg.train.head.lstm_hidden}, seed {cfg.seed}.", "",
-             "Models: **stefaland** = pretrained encoder frozen + residual adapter + LSTM head; **scratch** = "
+             f"({cfg.train.warmup_days} warm-up + {cfg.train.loss_days} loss days; {scratch_steps} for scratch, "
+             f"whose encoder trains too), {cfg.train.fit.schedule} learning rate {cfg.train.fit.learning_rate:g} "
+             f"(scratch {cfg.train.scratch_learning_rate:g}), validation every {cfg.train.fit.validate_every} steps, "
+             f"patience {cfg.train.fit.patience}, LSTM hidden {cfg.train.head.lstm_hidden}, seed {cfg.seed}.", "",
+             "Models: **stefaland** = pretrained encoder frozen + residual adapter + LSTM head (statics into "
+             f"the adapter{' and the LSTM' if cfg.train.head.statics_to_lstm else ''}); **scratch** = "
              "the same network with the encoder randomly initialised and trained end to end; **lstm** = "
              "supervised LSTM on forcings + statics (Kratzert et al. 2019 style); **linear_probe** = pretrained "
              "encoder frozen + one linear layer.", ""]
