@@ -13,6 +13,7 @@ from ..settings import icon_path, plugin_version
 ALGORITHMS: dict[str, tuple[str, ...]] = {
     "demo_algorithm": ("LoadDemoAlgorithm",),
     "streamflow_algorithms": ("PredictStreamflowAlgorithm", "FinetuneAlgorithm"),
+    "polygon_algorithm": ("PredictPolygonStreamflowAlgorithm",),
     "landslide_algorithm": ("LandslideSusceptibilityAlgorithm",),
     "soil_algorithms": ("SoilCompositionAlgorithm", "SoilMoistureAlgorithm", "FillAttributesAlgorithm"),
 }

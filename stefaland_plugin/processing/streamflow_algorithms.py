@@ -39,8 +39,8 @@ SCORE_FIELDS = (("gauge_id", "string"), ("n_days", "int"), ("nse", "double"), ("
                 ("mean_flow", "double"))
 
 
-def combine_csvs(parts: dict[str, Path], out_csv: Path) -> int:
-    """Concatenate per-gauge CSVs into one long table with a leading ``gauge_id`` column; returns rows."""
+def combine_csvs(parts: dict[str, Path], out_csv: Path, key: str = "gauge_id") -> int:
+    """Concatenate per-gauge CSVs into one long table with a leading ``key`` column; returns rows."""
     rows = 0
     tmp = out_csv.with_name(f".{out_csv.name}.partial")
     out_csv.parent.mkdir(parents=True, exist_ok=True)
@@ -55,7 +55,7 @@ def combine_csvs(parts: dict[str, Path], out_csv: Path) -> int:
                         continue
                     if writer is None:
                         writer = csv.writer(out)
-                        writer.writerow(["gauge_id", *header])
+                        writer.writerow([key, *header])
                     for row in reader:
                         writer.writerow([gauge_id, *row])
                         rows += 1

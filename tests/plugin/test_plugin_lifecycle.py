@@ -13,7 +13,7 @@ from qgis.PyQt.QtWidgets import QAction, QDockWidget
 EXPECTED_ALGORITHMS = {
     "stefaland:load_camels_demo", "stefaland:predict_streamflow", "stefaland:finetune_on_gauges",
     "stefaland:landslide_susceptibility", "stefaland:soil_composition", "stefaland:soil_moisture",
-    "stefaland:fill_missing_attributes",
+    "stefaland:fill_missing_attributes", "stefaland:predict_polygon_streamflow",
 }
 
 

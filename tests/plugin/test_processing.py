@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from plugin_helpers import BASINS_GPKG, DATA, backend_not_ready
-from qgis.core import QgsProcessingException, QgsProject, QgsVectorLayer
+from qgis.core import QgsFeature, QgsGeometry, QgsProcessingException, QgsProject, QgsVectorLayer
 from qgis.PyQt.QtCore import QVariant
 
 
@@ -82,3 +82,49 @@ def test_predict_rejects_layers_without_gauge_ids(stefaland_provider, qgis_new_p
     with pytest.raises(QgsProcessingException, match="no gauge_id or hru_id field"):
         processing.run("stefaland:predict_streamflow", {"INPUT": layer, "START": "1995-01-01", "END": "1995-12-31",
                                                           "OUTPUT_CSV": str(tmp_path / "x.csv"), "OUTPUT": "memory:"})
+
+
+def _polygon_layer():
+    layer = QgsVectorLayer("Polygon?crs=EPSG:4326&field=name:string&field=elev_mean:double", "polygons", "memory")
+    features = []
+    for name, wkt, elev in (("upper", "POLYGON((-69.9 46.5,-69.5 46.5,-69.5 46.8,-69.9 46.8,-69.9 46.5))", 420.0),
+                            ("lower", "POLYGON((-69.4 46.2,-69.1 46.2,-69.1 46.4,-69.4 46.4,-69.4 46.2))", None),
+                            ("empty", None, None)):
+        feature = QgsFeature(layer.fields())
+        feature.setAttributes([name, elev])
+        if wkt:
+            feature.setGeometry(QgsGeometry.fromWkt(wkt))
+        features.append(feature)
+    layer.dataProvider().addFeatures(features)
+    QgsProject.instance().addMapLayer(layer)
+    return layer
+
+
+def test_predict_polygon_streamflow_gives_every_polygon_a_hydrograph(stefaland_provider, real_data, shared_worker,
+                                                                      tmp_path, qgis_new_project):
+    import processing
+
+    params = {"INPUT": _polygon_layer(), "NAME_FIELD": "name", "START": "1995-01-01", "END": "1995-12-31",
+              "OUTPUT_CSV": str(tmp_path / "polygons.csv"), "OUTPUT": "memory:"}
+    try:
+        result = processing.run("stefaland:predict_polygon_streamflow", params)
+    except QgsProcessingException as exc:
+        assert backend_not_ready(str(exc)), str(exc)
+        return
+    lines = (tmp_path / "polygons.csv").read_text().splitlines()
+    assert lines[0] == "location,date,streamflow_pred"
+    assert len(lines) == 1 + 2 * 365  # the polygon without geometry is reported and skipped
+    assert {line.split(",")[0] for line in lines[1:]} == {"upper", "lower"}
+    out = {f["sf_location"]: f for f in result["OUTPUT"].getFeatures()}
+    assert set(out) == {"upper", "lower"} and result["N_LOCATIONS"] == "2"
+    assert "elev_mean (elev_mean)" in out["upper"]["sf_from_fields"]
+    assert "elev_mean" in out["lower"]["sf_imputed"] and "elev_mean" not in out["upper"]["sf_imputed"]
+    assert 700 < out["upper"]["sf_area_km2"] < 1300  # 0.4 x 0.3 degrees at 46.6 N
+    assert "nearest CAMELS basin" in out["upper"]["sf_forcing"]
+    assert out["upper"]["sf_mean_flow"] >= 0
+
+
+def test_unique_polygon_names_number_the_repeats():
+    from stefaland_plugin.processing.polygon_algorithm import unique_names
+
+    assert unique_names(["a", "b", "a", "a"]) == ["a", "b", "a #2", "a #3"]

@@ -1,0 +1,161 @@
+"""Processing: Predict streamflow for any polygons (no gauge id needed), the batch form of workflow 4."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from pathlib import Path
+
+from qgis.core import (
+    QgsFeature,
+    QgsFeatureSink,
+    QgsFields,
+    QgsProcessing,
+    QgsProcessingException,
+    QgsProcessingOutputString,
+    QgsProcessingParameterDateTime,
+    QgsProcessingParameterFeatureSink,
+    QgsProcessingParameterFeatureSource,
+    QgsProcessingParameterField,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterFileDestination,
+    QgsProcessingUtils,
+)
+from qgis.PyQt.QtCore import QDate
+
+from ..layers import new_field, write_csvt
+from ..polygon import location_request, polygon_inputs
+from .base import RequestFailed, WorkerAlgorithm, load_on_completion
+from .streamflow_algorithms import combine_csvs
+
+LOCATION_FIELDS = (("location", "string"), ("lat", "double"), ("lon", "double"), ("area_km2", "double"),
+                   ("n_days", "int"), ("mean_flow", "double"), ("from_fields", "string"), ("imputed", "string"),
+                   ("forcing", "string"))
+
+
+def unique_names(names: list[str]) -> list[str]:
+    """The names, with ``#2``, ``#3``… added to repeats so every location keys its own rows."""
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        out.append(name if seen[name] == 1 else f"{name} #{seen[name]}")
+    return out
+
+
+class PredictPolygonStreamflowAlgorithm(WorkerAlgorithm):
+    NAME = "predict_polygon_streamflow"
+    DISPLAY = "Predict streamflow for any polygons"
+    GROUP = "Streamflow"
+    HELP = ("Predicts daily streamflow (mm/day) for every polygon of the input layer, gauged or not. Each "
+            "polygon is a location: its centroid, its area (from the geometry unless a field gives area_km2 "
+            "or area_gages2), and any field named like a model attribute (e.g. elev_mean, frac_forest, "
+            "p_mean); the model imputes every other attribute, and the output says which. Forcings come from "
+            "the CSV you give (date,prcp,srad,tmax,tmin,vp,dayl, Daymet units) or else from the nearest CAMELS "
+            "basin. Writes one CSV table (location, date, predicted streamflow) and a copy of the polygons with "
+            "what went into each prediction.")
+    INPUT, NAME_FIELD, START, END = "INPUT", "NAME_FIELD", "START", "END"
+    FORCINGS, ADAPTER, OUTPUT_CSV, OUTPUT, N_LOCATIONS = "FORCINGS", "ADAPTER", "OUTPUT_CSV", "OUTPUT", "N_LOCATIONS"
+
+    def initAlgorithm(self, config=None) -> None:
+        self.addParameter(QgsProcessingParameterFeatureSource(
+            self.INPUT, self.tr("Polygons"), [QgsProcessing.SourceType.TypeVectorPolygon]))
+        self.addParameter(QgsProcessingParameterField(
+            self.NAME_FIELD, self.tr("Name field (default: the feature id)"), None, self.INPUT, optional=True))
+        date_type = QgsProcessingParameterDateTime.Type.Date
+        self.addParameter(QgsProcessingParameterDateTime(self.START, self.tr("Start"), date_type, QDate(1990, 1, 1)))
+        self.addParameter(QgsProcessingParameterDateTime(self.END, self.tr("End"), date_type, QDate(1999, 12, 31)))
+        self.addParameter(QgsProcessingParameterFile(
+            self.FORCINGS, self.tr("Forcings CSV for every polygon (empty: nearest CAMELS basin)"),
+            QgsProcessingParameterFile.Behavior.File, "csv", optional=True))
+        self.addParameter(QgsProcessingParameterFile(
+            self.ADAPTER, self.tr("Fine-tuned adapter (empty: the bundled model)"),
+            QgsProcessingParameterFile.Behavior.File, optional=True))
+        self.addParameter(QgsProcessingParameterFileDestination(
+            self.OUTPUT_CSV, self.tr("Streamflow table"), self.tr("CSV files (*.csv)")))
+        self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, self.tr("Polygons with predictions")))
+        self.addOutput(QgsProcessingOutputString(self.N_LOCATIONS, self.tr("Polygons predicted")))
+
+    def processAlgorithm(self, parameters, context, feedback):
+        source = self.parameterAsSource(parameters, self.INPUT, context)
+        if source is None:
+            raise QgsProcessingException(self.invalidSourceError(parameters, self.INPUT))
+        name_field = self.parameterAsString(parameters, self.NAME_FIELD, context)
+        start = self.parameterAsDateTime(parameters, self.START, context).date()
+        end = self.parameterAsDateTime(parameters, self.END, context).date()
+        if start > end:
+            raise QgsProcessingException(self.tr("Start is after end."))
+        start_iso, end_iso = start.toString("yyyy-MM-dd"), end.toString("yyyy-MM-dd")
+        forcings = self.parameterAsFile(parameters, self.FORCINGS, context)
+        adapter = self.parameterAsFile(parameters, self.ADAPTER, context)
+        out_csv = Path(self.parameterAsFileOutput(parameters, self.OUTPUT_CSV, context))
+
+        features = [QgsFeature(f) for f in source.getFeatures()]
+        if not features:
+            raise QgsProcessingException(self.tr("The layer has no polygons."))
+        names = unique_names([str(f[name_field]) if name_field and f[name_field] not in (None, "")
+                              else f"feature {f.id()}" for f in features])
+        known = self.call("attribute_names", {}, feedback, span=(0.0, 0.02))
+        attribute_names = list(known.get("numeric") or []) + list(known.get("categorical") or [])
+
+        work = Path(QgsProcessingUtils.tempFolder()) / f"stefaland_polygons_{uuid.uuid4().hex[:8]}"
+        work.mkdir(parents=True, exist_ok=True)
+        done: list[tuple[QgsFeature, object, dict]] = []
+        parts: dict[str, Path] = {}
+        errors: list[str] = []
+        try:
+            for i, (feature, name) in enumerate(zip(features, names, strict=True)):
+                if feedback.isCanceled():
+                    break
+                feedback.setProgressText(self.tr("{} ({}/{})").format(name, i + 1, len(features)))
+                try:
+                    inputs = polygon_inputs(feature, source.sourceCrs(), attribute_names, name)
+                except ValueError as exc:
+                    errors.append(str(exc))
+                    feedback.reportError(errors[-1])
+                    continue
+                request = location_request(inputs, start_iso, end_iso, work, adapter, forcings, f"{i}")
+                part = Path(request["params"]["out_csv"])
+                span = (0.02 + 0.98 * i / len(features), 0.02 + 0.98 * (i + 1) / len(features))
+                try:
+                    result = self.call(request["method"], request["params"], feedback, outputs=[part], span=span,
+                                       per_item=True)
+                except RequestFailed as exc:
+                    errors.append(self.tr("{}: {}").format(name, exc))
+                    feedback.reportError(errors[-1])
+                    continue
+                done.append((feature, inputs, result))
+                parts[name] = Path(result.get("csv") or part)
+            if feedback.isCanceled():
+                raise QgsProcessingException(self.tr("Cancelled."))
+            if not done:
+                raise QgsProcessingException(self.tr("No polygon could be predicted. {}").format(errors[0]))
+            rows = combine_csvs(parts, out_csv, key="location")
+            write_csvt(out_csv)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+        fields = QgsProcessingUtils.combineFields(source.fields(), self._location_fields())
+        sink, dest_id = self.parameterAsSink(parameters, self.OUTPUT, context, fields, source.wkbType(),
+                                             source.sourceCrs())
+        if sink is None:
+            raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT))
+        for feature, inputs, result in done:
+            out = QgsFeature(fields)
+            out.setGeometry(feature.geometry())
+            given = ", ".join(f"{a} ({f})" for a, f in sorted(inputs.from_fields.items()))
+            values = [inputs.name, inputs.lat, inputs.lon, round(inputs.area_km2, 3), result.get("n_days"),
+                      result.get("mean_flow"), given, ", ".join(result.get("imputed") or []),
+                      result.get("forcing_source")]
+            out.setAttributes(list(feature.attributes()) + values)
+            sink.addFeature(out, QgsFeatureSink.Flag.FastInsert)
+        load_on_completion(context, str(out_csv), self.tr("Streamflow of polygons"), self.OUTPUT_CSV)
+        feedback.pushInfo(self.tr("{} polygons, {} rows written to {}").format(len(done), rows, out_csv))
+        return {self.OUTPUT_CSV: str(out_csv), self.OUTPUT: dest_id, self.N_LOCATIONS: str(len(done))}
+
+    @staticmethod
+    def _location_fields() -> QgsFields:
+        fields = QgsFields()
+        for name, kind in LOCATION_FIELDS:
+            fields.append(new_field(f"sf_{name}", kind))
+        return fields
