@@ -11,6 +11,7 @@ from qgis.PyQt import sip
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QColor
 from qgis.PyQt.QtWidgets import (
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -76,6 +77,14 @@ class FinetuneDialog(QDialog):
         form.addRow(self.tr("Streamflow CSV"), self.streamflow_csv)
         form.addRow(self.tr("Forcings folder"), self.forcings_dir)
         form.addRow(self.tr("Output folder"), self.out_dir)
+        self.start_from = QComboBox()
+        self.start_from.addItem(self.tr("Bundled streamflow model"), "")
+        active = settings.active_adapter()
+        if active:  # refine an adapter of one's own, e.g. after adding gauges
+            self.start_from.addItem(self.tr("Active adapter: {}").format(Path(active).parent.name), active)
+            self.start_from.setItemData(1, active, Qt.ItemDataRole.ToolTipRole)
+        self.start_from.setToolTip(self.tr("The adapter whose weights the fine-tune starts from"))
+        form.addRow(self.tr("Start from"), self.start_from)
         layout.addLayout(form)
         self.example_button = QPushButton(self.tr("Use the example dataset (10 CAMELS basins)"))
         self.example_button.setToolTip(self.tr("Writes the example of {} into the output folder's parent and "
@@ -107,6 +116,7 @@ class FinetuneDialog(QDialog):
         layout.addWidget(buttons)
         for widget in (self.gauges_csv, self.streamflow_csv, self.forcings_dir, self.out_dir):
             widget.fileChanged.connect(self._invalidate)
+        self.start_from.currentIndexChanged.connect(self._invalidate)
         self.resize(620, 640)
 
     def _file_widget(self, file_filter: str, mode=QgsFileWidget.StorageMode.GetFile) -> QgsFileWidget:
@@ -117,8 +127,11 @@ class FinetuneDialog(QDialog):
         return widget
 
     def params(self) -> dict[str, str]:
-        return {"gauges_csv": self.gauges_csv.filePath(), "streamflow_csv": self.streamflow_csv.filePath(),
-                "forcings_dir": self.forcings_dir.filePath(), "out_dir": self.out_dir.filePath()}
+        params = {"gauges_csv": self.gauges_csv.filePath(), "streamflow_csv": self.streamflow_csv.filePath(),
+                  "forcings_dir": self.forcings_dir.filePath(), "out_dir": self.out_dir.filePath()}
+        if self.start_from.currentData():
+            params["adapter"] = self.start_from.currentData()
+        return params
 
     def set_files(self, gauges_csv: str, streamflow_csv: str, forcings_dir: str) -> None:
         self.gauges_csv.setFilePath(gauges_csv)

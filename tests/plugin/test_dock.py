@@ -82,6 +82,11 @@ def test_finetune_dialog_example_checks_clean_and_trains(qgis_iface, out_dir, sh
     assert dock.model_combo.currentData() == adapter and dock.request_settings()["adapter"] == adapter
     assert "Median validation NSE" in dialog.problems.item(0).text()
     assert dialog.problems.count() >= 1 + len(task.result["metrics"])
+    again = FinetuneDialog(dock)  # a next fine-tune may start from the active adapter
+    assert "adapter" not in again.params() and again.start_from.count() == 2
+    again.start_from.setCurrentIndex(1)
+    assert again.params()["adapter"] == adapter
+    again.close()
     dock.model_combo.setCurrentIndex(0)  # and back to the bundled model
     assert settings.active_adapter() == ""
     settings.put(settings.KEY_LATEST_ADAPTER, "")
