@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 
 def _predict(args: argparse.Namespace) -> int:
+    if args.out.exists() and not args.overwrite:
+        raise FileExistsError(f"{args.out}: exists; refusing to overwrite it (use --overwrite)")
+    if args.basin:
+        return _predict_basin(args)
+    return _predict_location(args)
+
+
+def _predict_basin(args: argparse.Namespace) -> int:
     from backend.model.service import get_base_model
     from backend.tasks.streamflow.adapter_io import load_streamflow_adapter
     from backend.tasks.streamflow.predict import predict_camels_basin, write_prediction_csv
 
-    if args.out.exists() and not args.overwrite:
-        raise FileExistsError(f"{args.out}: exists; refusing to overwrite it (use --overwrite)")
     base = get_base_model(args.model)
     model, cfg, _ = load_streamflow_adapter(args.adapter, base)
     result = predict_camels_basin(base, model, args.basin, args.start, args.end, cfg["warmup_days"])
@@ -31,6 +38,59 @@ def _predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _location_params(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``predict_location`` request of a --polygon or --point, with --attribute values."""
+    from backend.data.geojson_polygon import read_polygon
+
+    attributes: dict[str, Any] = {}
+    if args.polygon:
+        polygon = read_polygon(args.polygon)
+        name, lat, lon = polygon.name, polygon.lat, polygon.lon
+        attributes.update({k: v for k, v in polygon.properties.items()
+                           if k not in ("name", "id") and isinstance(v, int | float | str)})
+        attributes.setdefault("area_km2", round(polygon.area_km2, 3))
+    else:
+        lat, lon = _lat_lon(args.point)
+        name = f"point {lat:.4f},{lon:.4f}"
+    for item in args.attribute:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--attribute {item!r}: expected NAME=VALUE, e.g. elev_mean=850")
+        try:
+            attributes[key.strip()] = float(value)
+        except ValueError:
+            attributes[key.strip()] = value.strip()
+    params = {"id": name, "lat": lat, "lon": lon, "attributes": attributes, "start": args.start, "end": args.end,
+              "out_csv": str(args.out), "overwrite": args.overwrite}
+    for key in ("adapter", "model", "forcings"):
+        if getattr(args, key):
+            params["forcings_csv" if key == "forcings" else key] = str(getattr(args, key))
+    return params
+
+
+def _lat_lon(text: str) -> tuple[float, float]:
+    try:
+        lat, lon = (float(part) for part in text.split(","))
+    except ValueError:
+        raise ValueError(f"--point {text!r}: expected LAT,LON in decimal degrees, e.g. 46.7,-69.7") from None
+    return lat, lon
+
+
+def _predict_location(args: argparse.Namespace) -> int:
+    from backend.tasks.streamflow_service import predict_location_request
+
+    params = _location_params(args)
+    row = predict_location_request(params, lambda fraction, message: None)
+    print(f"wrote {row['csv']}: {row['n_days']} days of streamflow_pred (mm/day) for {params['id']} "
+          f"({params['lat']:.4f}, {params['lon']:.4f}), mean {row['mean_flow']:.3f} mm/day")
+    print(f"forcings: {row['forcing_source']}")
+    print(f"attributes given: {', '.join(row['given']) or 'none'}")
+    print(f"imputed by the model: {', '.join(row['imputed']) or 'none'}")
+    if row.get("ignored"):
+        print(f"ignored: {'; '.join(row['ignored'])}")
+    return 0
+
+
 def _train_adapter(args: argparse.Namespace) -> int:
     from backend.tasks.streamflow.bundle import train_bundled_adapter
 
@@ -40,8 +100,18 @@ def _train_adapter(args: argparse.Namespace) -> int:
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``predict`` and ``train-streamflow-adapter``."""
-    p = sub.add_parser("predict", help="daily streamflow for a CAMELS basin (works without observations)")
-    p.add_argument("--basin", required=True, help="8-digit gauge id")
+    p = sub.add_parser("predict", help="daily streamflow for a CAMELS basin, a polygon or a point "
+                                       "(works without observations)")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--basin", help="8-digit CAMELS gauge id")
+    where.add_argument("--polygon", type=Path, help="GeoJSON file with one catchment polygon (WGS84); "
+                                                    "properties named like model attributes are used")
+    where.add_argument("--point", help="LAT,LON of an outlet or catchment centre (decimal degrees)")
+    p.add_argument("--attribute", action="append", default=[], metavar="NAME=VALUE",
+                   help="a known attribute of the --polygon/--point location (repeatable), e.g. elev_mean=850")
+    p.add_argument("--forcings", type=Path, default=None,
+                   help="forcings CSV (date,prcp,srad,tmax,tmin,vp,dayl) for --polygon/--point; "
+                        "default: the nearest CAMELS basin's Daymet forcings")
     p.add_argument("--start", required=True, help="first day, YYYY-MM-DD")
     p.add_argument("--end", required=True, help="last day, YYYY-MM-DD")
     p.add_argument("--out", type=Path, required=True, help="CSV to write (date, streamflow_pred, streamflow_obs)")
