@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import uuid
 from pathlib import Path
 
 from qgis.core import (
@@ -23,10 +21,10 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QDate
 
-from ..layers import new_field, write_csvt
-from ..polygon import location_request, polygon_inputs
-from .base import RequestFailed, WorkerAlgorithm, load_on_completion
-from .streamflow_algorithms import combine_csvs
+from ..layers import new_field
+from ..polygon import PolygonInputs, location_request, polygon_inputs
+from .base import WorkerAlgorithm, load_on_completion
+from .streamflow_algorithms import Request, run_predictions
 
 LOCATION_FIELDS = (("location", "string"), ("lat", "double"), ("lon", "double"), ("area_km2", "double"),
                    ("n_days", "int"), ("mean_flow", "double"), ("from_fields", "string"), ("imputed", "string"),
@@ -95,51 +93,32 @@ class PredictPolygonStreamflowAlgorithm(WorkerAlgorithm):
             raise QgsProcessingException(self.tr("The layer has no polygons."))
         names = unique_names([str(f[name_field]) if name_field and f[name_field] not in (None, "")
                               else f"feature {f.id()}" for f in features])
-        known = self.call("attribute_names", {}, feedback, span=(0.0, 0.02))
+        known = self.call("attribute_names", {}, feedback, span=(0.0, 0.0))
         attribute_names = list(known.get("numeric") or []) + list(known.get("categorical") or [])
 
-        work = Path(QgsProcessingUtils.tempFolder()) / f"stefaland_polygons_{uuid.uuid4().hex[:8]}"
-        work.mkdir(parents=True, exist_ok=True)
-        done: list[tuple[QgsFeature, object, dict]] = []
-        parts: dict[str, Path] = {}
-        errors: list[str] = []
-        try:
+        inputs_by_name: dict[str, PolygonInputs] = {}
+
+        def build(work: Path) -> tuple[list[Request], list[str]]:
+            requests, errors = [], []
             for i, (feature, name) in enumerate(zip(features, names, strict=True)):
-                if feedback.isCanceled():
-                    break
-                feedback.setProgressText(self.tr("{} ({}/{})").format(name, i + 1, len(features)))
                 try:
                     inputs = polygon_inputs(feature, source.sourceCrs(), attribute_names, name)
                 except ValueError as exc:
                     errors.append(str(exc))
-                    feedback.reportError(errors[-1])
                     continue
+                inputs_by_name[name] = inputs
                 request = location_request(inputs, start_iso, end_iso, work, adapter, forcings, f"{i}")
-                part = Path(request["params"]["out_csv"])
-                span = (0.02 + 0.98 * i / len(features), 0.02 + 0.98 * (i + 1) / len(features))
-                try:
-                    result = self.call(request["method"], request["params"], feedback, outputs=[part], span=span,
-                                       per_item=True)
-                except RequestFailed as exc:
-                    errors.append(self.tr("{}: {}").format(name, exc))
-                    feedback.reportError(errors[-1])
-                    continue
-                done.append((feature, inputs, result))
-                parts[name] = Path(result.get("csv") or part)
-            if feedback.isCanceled():
-                raise QgsProcessingException(self.tr("Cancelled."))
-            if not done:
-                raise QgsProcessingException(self.tr("No polygon could be predicted. {}").format(errors[0]))
-            rows = combine_csvs(parts, out_csv, key="location")
-            write_csvt(out_csv)
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
+                requests.append((name, request["method"], request["params"]))
+            return requests, errors
+
+        results, rows = run_predictions(self, build, feedback, out_csv, "location", self.tr("polygon"))
 
         fields = QgsProcessingUtils.combineFields(source.fields(), self._location_fields())
         sink, dest_id = self.parameterAsSink(parameters, self.OUTPUT, context, fields, source.wkbType(),
                                              source.sourceCrs())
         if sink is None:
             raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT))
+        done = [(f, inputs_by_name[n], results[n]) for f, n in zip(features, names, strict=True) if n in results]
         for feature, inputs, result in done:
             out = QgsFeature(fields)
             out.setGeometry(feature.geometry())

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from qgis.core import (
@@ -66,6 +67,51 @@ def combine_csvs(parts: dict[str, Path], out_csv: Path, key: str = "gauge_id") -
     return rows
 
 
+Request = tuple[str, str, dict]  #: (name, worker method, params with ``out_csv``)
+
+
+def run_predictions(algorithm: WorkerAlgorithm, build: Callable[[Path], tuple[list[Request], list[str]]],
+                    feedback, out_csv: Path, key: str, what: str) -> tuple[dict[str, dict], int]:  # noqa: ANN001
+    """One worker request per item, then one combined CSV with a leading ``key`` column.
+
+    ``build(work_folder)`` returns the requests (their CSVs go into the temporary folder) and the problems
+    found while building them. A refused request is reported and skipped; cancelling stops at the next
+    item and writes nothing. Returns the results by name and the number of rows written.
+    """
+    work = Path(QgsProcessingUtils.tempFolder()) / f"stefaland_{key}_{uuid.uuid4().hex[:8]}"
+    work.mkdir(parents=True, exist_ok=True)
+    results: dict[str, dict] = {}
+    parts: dict[str, Path] = {}
+    try:
+        requests, errors = build(work)
+        for message in errors:
+            feedback.reportError(message)
+        for i, (name, method, params) in enumerate(requests):
+            if feedback.isCanceled():
+                break
+            feedback.setProgressText(algorithm.tr("{} ({}/{})").format(name, i + 1, len(requests)))
+            part = Path(params["out_csv"])
+            try:
+                result = algorithm.call(method, params, feedback, outputs=[part],
+                                        span=(i / len(requests), (i + 1) / len(requests)), per_item=True)
+            except RequestFailed as exc:
+                errors.append(algorithm.tr("{}: {}").format(name, exc))
+                feedback.reportError(errors[-1])
+                continue
+            results[name] = result
+            parts[name] = Path(result.get("csv") or part)
+        if feedback.isCanceled():
+            raise QgsProcessingException(algorithm.tr("Cancelled."))
+        if not results:
+            raise QgsProcessingException(algorithm.tr("No {} could be predicted. {}").format(
+                what, errors[0] if errors else ""))
+        rows = combine_csvs(parts, out_csv, key=key)
+        write_csvt(out_csv)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return results, rows
+
+
 class PredictStreamflowAlgorithm(WorkerAlgorithm):
     NAME = "predict_streamflow"
     DISPLAY = "Predict streamflow"
@@ -122,35 +168,16 @@ class PredictStreamflowAlgorithm(WorkerAlgorithm):
         if not gauges:
             raise QgsProcessingException(self.tr("No feature carries a gauge id."))
 
-        work = Path(QgsProcessingUtils.tempFolder()) / f"stefaland_streamflow_{uuid.uuid4().hex[:8]}"
-        work.mkdir(parents=True, exist_ok=True)
-        results, parts, errors = {}, {}, []
-        try:
-            for i, gauge in enumerate(gauges):
-                if feedback.isCanceled():
-                    break
-                part = work / f"{gauge}.csv"
-                params = {"gauge_id": gauge, "start": start_iso, "end": end_iso, "out_csv": str(part)}
+        def build(work: Path) -> tuple[list[Request], list[str]]:
+            requests = []
+            for gauge in gauges:
+                params = {"gauge_id": gauge, "start": start_iso, "end": end_iso, "out_csv": str(work / f"{gauge}.csv")}
                 if adapter:
                     params["adapter"] = adapter
-                feedback.setProgressText(self.tr("Gauge {} ({}/{})").format(gauge, i + 1, len(gauges)))
-                try:
-                    result = self.call("predict_streamflow", params, feedback, outputs=[part],
-                                       span=(i / len(gauges), (i + 1) / len(gauges)), per_item=True)
-                except RequestFailed as exc:
-                    errors.append(self.tr("Gauge {}: {}").format(gauge, exc))
-                    feedback.reportError(errors[-1])
-                    continue
-                results[gauge] = result
-                parts[gauge] = Path(result.get("csv") or part)
-            if feedback.isCanceled():
-                raise QgsProcessingException(self.tr("Cancelled."))
-            if not results:
-                raise QgsProcessingException(self.tr("No gauge could be predicted. {}").format(errors[0]))
-            rows = combine_csvs(parts, out_csv)
-            write_csvt(out_csv)
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
+                requests.append((gauge, "predict_streamflow", params))
+            return requests, []
+
+        results, rows = run_predictions(self, build, feedback, out_csv, "gauge_id", self.tr("gauge"))
 
         fields = QgsProcessingUtils.combineFields(source.fields(), self._score_fields())
         sink, dest_id = self.parameterAsSink(parameters, self.OUTPUT, context, fields, source.wkbType(),

@@ -17,6 +17,8 @@ BASE_MODEL = PROJECT_ROOT / "resources" / "models" / "stefaland_base.pt"
 
 def _env(home: Path) -> dict[str, str]:
     env = dict(os.environ, HOME=str(home), QGIS_PLUGINPATH=str(PROJECT_ROOT), QT_QPA_PLATFORM="offscreen")
+    # pytest-qgis points these at the repository's .qgis-settings; qgis_process must get a profile of its own
+    env["QGIS_CUSTOM_CONFIG_PATH"] = env["QGIS_OPTIONS_PATH"] = str(home / "qgis-profile")
     env["XDG_RUNTIME_DIR"] = str(home / "xdg")
     (home / "xdg").mkdir(mode=0o700, exist_ok=True)
     return env
