@@ -21,10 +21,11 @@ from backend.data.basin_arrays import load_basin_arrays
 from backend.data.catalogue import BasinCatalogue
 from backend.data.splits import TEST_PERIOD, TRAIN_PERIOD, Fold, pub_folds, pur_folds
 from backend.io_utils import write_text_atomic
+from backend.model.checkpoint import BaseModel
 from backend.model.service import get_base_model
 from backend.runtime import set_threads
 from backend.tasks.encoder_states import cached_encode_records
-from backend.tasks.streamflow.data import camels_streamflow_data
+from backend.tasks.streamflow.data import StreamflowData, camels_streamflow_data
 from backend.tasks.streamflow.training import StreamflowTrainConfig, evaluate, train_streamflow
 
 MODELS = ("stefaland", "lstm", "linear_probe", "scratch")
@@ -51,6 +52,28 @@ def _folds(cfg: StreamflowBenchmarkConfig, ids: list[str], catalogue: BasinCatal
     return folds[: cfg.max_folds or None]
 
 
+def prepare_run_dir(cfg: object, run_dir: Path) -> Path:
+    """Set torch threads, create ``run_dir/results`` and write the run's config beside it."""
+    set_threads(2)
+    run_dir = Path(run_dir)
+    (run_dir / "results").mkdir(parents=True, exist_ok=True)
+    save_config(cfg, run_dir / "config.yaml")
+    return run_dir
+
+
+def streamflow_benchmark_data(max_basins: int = 0) -> tuple[BasinCatalogue, BaseModel, StreamflowData]:
+    """Catalogue, bundled base model and the streamflow data of the basins with streamflow, with the
+    frozen encoder states (computed once, then cached on disk)."""
+    catalogue = BasinCatalogue.open()
+    ids = catalogue.with_streamflow[: max_basins or None]
+    base = get_base_model()
+    data = camels_streamflow_data(base, catalogue.attributes, load_basin_arrays(catalogue), ids)
+    t0 = time.monotonic()
+    data.states = cached_encode_records(base, data.locations, catalogue.root / "cache")
+    print(f"frozen encoder states for {len(ids)} basins: {time.monotonic() - t0:.0f} s (cached after the first run)")
+    return catalogue, base, data
+
+
 def fold_part(folds: list[Fold], part: tuple[int, int]) -> list[Fold]:
     """The folds of worker ``i`` of ``n`` (``part = (i, n)``, 1-based): every n-th fold from the i-th."""
     index, parts = part
@@ -65,19 +88,9 @@ def run_benchmark(cfg: StreamflowBenchmarkConfig, part: tuple[int, int] = (1, 1)
     ``part`` = (i, n) runs only every n-th fold starting with the i-th, so that n processes (one torch
     thread each) can share the work; each (fold, model) result is its own file.
     """
-    set_threads(2)
-    run_dir = Path(cfg.run_dir)
-    (run_dir / "results").mkdir(parents=True, exist_ok=True)
-    save_config(cfg, run_dir / "config.yaml")
-    catalogue = BasinCatalogue.open()
-    ids = catalogue.with_streamflow
-    if cfg.max_basins:
-        ids = ids[: cfg.max_basins]
-    base = get_base_model()
-    data = camels_streamflow_data(base, catalogue.attributes, load_basin_arrays(catalogue), ids)
-    t0 = time.monotonic()
-    data.states = cached_encode_records(base, data.locations, catalogue.root / "cache")
-    print(f"frozen encoder states for {len(ids)} basins: {time.monotonic() - t0:.0f} s (cached after the first run)")
+    run_dir = prepare_run_dir(cfg, cfg.run_dir)
+    catalogue, base, data = streamflow_benchmark_data(cfg.max_basins)
+    ids = data.ids
     for fold in fold_part(_folds(cfg, ids, catalogue), part):
         for name in cfg.models:
             path = run_dir / "results" / f"{fold.name}__{name}.json"

@@ -17,15 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from backend.config import load_config, save_config
-from backend.data.basin_arrays import load_basin_arrays
-from backend.data.catalogue import BasinCatalogue
+from backend.benchmarks.streamflow import prepare_run_dir, streamflow_benchmark_data
+from backend.config import load_config
 from backend.data.splits import TRAIN_PERIOD, pub_folds
 from backend.io_utils import write_text_atomic
-from backend.model.service import get_base_model
-from backend.runtime import set_threads
-from backend.tasks.encoder_states import cached_encode_records
-from backend.tasks.streamflow.data import camels_streamflow_data
 from backend.tasks.streamflow.networks import HeadConfig
 from backend.tasks.streamflow.training import StreamflowTrainConfig, train_streamflow
 
@@ -55,16 +50,9 @@ class StreamflowDesignConfig:
 
 def run_search(cfg: StreamflowDesignConfig, only: set[str] | None = None) -> None:
     """Train every (fold, variant) not yet stored; store validation scores only."""
-    set_threads(2)
-    run_dir = Path(cfg.run_dir)
-    (run_dir / "results").mkdir(parents=True, exist_ok=True)
-    save_config(cfg, run_dir / "config.yaml")
-    catalogue = BasinCatalogue.open()
-    ids = catalogue.with_streamflow
-    base = get_base_model()
-    data = camels_streamflow_data(base, catalogue.attributes, load_basin_arrays(catalogue), ids)
-    data.states = cached_encode_records(base, data.locations, catalogue.root / "cache")
-    folds = pub_folds(ids, cfg.k, cfg.seed)
+    run_dir = prepare_run_dir(cfg, cfg.run_dir)
+    _, base, data = streamflow_benchmark_data()
+    folds = pub_folds(data.ids, cfg.k, cfg.seed)
     for number in cfg.folds:
         fold = folds[number - 1]
         for variant in cfg.variants:

@@ -1,0 +1,39 @@
+"""The streamflow benchmark end to end on a small real slice: results per (fold, model), resumable, report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from backend.benchmarks.streamflow import StreamflowBenchmarkConfig, run_benchmark, write_report
+from backend.finetune.trainer import FitConfig
+from backend.paths import MODELS_DIR, data_root
+from backend.tasks.streamflow.training import StreamflowTrainConfig
+
+pytestmark = pytest.mark.skipif(
+    not (MODELS_DIR / "stefaland_base.pt").exists() or not (data_root() / "caravan").exists(),
+    reason="needs the bundled base model and `make data`")
+
+
+def test_small_benchmark_stores_each_result_resumes_and_reports(tmp_path: Path) -> None:
+    cfg = StreamflowBenchmarkConfig(
+        k=2, models=["lstm", "linear_probe"], include_pur=False, max_basins=12, max_folds=1,
+        train=StreamflowTrainConfig(loss_days=60, warmup_days=30, batch_size=4,
+                                    fit=FitConfig(steps=2, validate_every=1, patience=1)),
+        run_dir=tmp_path / "run")
+    run_benchmark(cfg, part=(1, 1))
+    results = sorted((tmp_path / "run" / "results").glob("*.json"))
+    assert [p.name for p in results] == ["pub-1of2__linear_probe.json", "pub-1of2__lstm.json"]
+    record = json.loads(results[1].read_text())
+    assert record["n_test"] == 6 and len(record["per_basin"]) == 6
+    assert record["n_train"] + record["n_validation"] == 6
+    stamps = [p.stat().st_mtime_ns for p in results]
+    run_benchmark(cfg, part=(1, 1))  # resumes: nothing left to run, nothing rewritten
+    assert [p.stat().st_mtime_ns for p in results] == stamps
+    assert (tmp_path / "run" / "config.yaml").is_file()
+    report = write_report(cfg, tmp_path / "report.md")
+    assert "| lstm | 1/1 | 6 |" in report and "| linear_probe | 1/1 | 6 |" in report
+    per_basin = (tmp_path / "benchmark_streamflow_per_basin.csv").read_text().splitlines()
+    assert per_basin[0] == "fold,model,gauge_id,nse,kge" and len(per_basin) == 1 + 12
