@@ -11,7 +11,6 @@ from qgis.core import (
     QgsProcessing,
     QgsProcessingException,
     QgsProcessingOutputString,
-    QgsProcessingParameterDateTime,
     QgsProcessingParameterFeatureSink,
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterField,
@@ -19,12 +18,11 @@ from qgis.core import (
     QgsProcessingParameterFileDestination,
     QgsProcessingUtils,
 )
-from qgis.PyQt.QtCore import QDate
 
 from ..layers import new_field
 from ..polygon import PolygonInputs, location_request, polygon_inputs
 from .base import WorkerAlgorithm, load_on_completion
-from .streamflow_algorithms import Request, run_predictions
+from .streamflow_algorithms import Request, add_period_and_adapter, period_and_adapter, run_predictions
 
 LOCATION_FIELDS = (("location", "string"), ("lat", "double"), ("lon", "double"), ("area_km2", "double"),
                    ("n_days", "int"), ("mean_flow", "double"), ("from_fields", "string"), ("imputed", "string"),
@@ -60,15 +58,10 @@ class PredictPolygonStreamflowAlgorithm(WorkerAlgorithm):
             self.INPUT, self.tr("Polygons"), [QgsProcessing.SourceType.TypeVectorPolygon]))
         self.addParameter(QgsProcessingParameterField(
             self.NAME_FIELD, self.tr("Name field (default: the feature id)"), None, self.INPUT, optional=True))
-        date_type = QgsProcessingParameterDateTime.Type.Date
-        self.addParameter(QgsProcessingParameterDateTime(self.START, self.tr("Start"), date_type, QDate(1990, 1, 1)))
-        self.addParameter(QgsProcessingParameterDateTime(self.END, self.tr("End"), date_type, QDate(1999, 12, 31)))
+        add_period_and_adapter(self)
         self.addParameter(QgsProcessingParameterFile(
             self.FORCINGS, self.tr("Forcings CSV for every polygon (empty: nearest CAMELS basin)"),
             QgsProcessingParameterFile.Behavior.File, "csv", optional=True))
-        self.addParameter(QgsProcessingParameterFile(
-            self.ADAPTER, self.tr("Fine-tuned adapter (empty: the bundled model)"),
-            QgsProcessingParameterFile.Behavior.File, optional=True))
         self.addParameter(QgsProcessingParameterFileDestination(
             self.OUTPUT_CSV, self.tr("Streamflow table"), self.tr("CSV files (*.csv)")))
         self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, self.tr("Polygons with predictions")))
@@ -79,13 +72,8 @@ class PredictPolygonStreamflowAlgorithm(WorkerAlgorithm):
         if source is None:
             raise QgsProcessingException(self.invalidSourceError(parameters, self.INPUT))
         name_field = self.parameterAsString(parameters, self.NAME_FIELD, context)
-        start = self.parameterAsDateTime(parameters, self.START, context).date()
-        end = self.parameterAsDateTime(parameters, self.END, context).date()
-        if start > end:
-            raise QgsProcessingException(self.tr("Start is after end."))
-        start_iso, end_iso = start.toString("yyyy-MM-dd"), end.toString("yyyy-MM-dd")
+        start_iso, end_iso, adapter = period_and_adapter(self, parameters, context)
         forcings = self.parameterAsFile(parameters, self.FORCINGS, context)
-        adapter = self.parameterAsFile(parameters, self.ADAPTER, context)
         out_csv = Path(self.parameterAsFileOutput(parameters, self.OUTPUT_CSV, context))
 
         features = [QgsFeature(f) for f in source.getFeatures()]

@@ -67,6 +67,28 @@ def combine_csvs(parts: dict[str, Path], out_csv: Path, key: str = "gauge_id") -
     return rows
 
 
+def add_period_and_adapter(algorithm: WorkerAlgorithm) -> None:
+    """The START and END date parameters (default water years 1990-1999) and the optional ADAPTER file."""
+    date_type = QgsProcessingParameterDateTime.Type.Date
+    algorithm.addParameter(QgsProcessingParameterDateTime(algorithm.START, algorithm.tr("Start"), date_type,
+                                                          QDate(1990, 1, 1)))
+    algorithm.addParameter(QgsProcessingParameterDateTime(algorithm.END, algorithm.tr("End"), date_type,
+                                                          QDate(1999, 12, 31)))
+    algorithm.addParameter(QgsProcessingParameterFile(
+        algorithm.ADAPTER, algorithm.tr("Fine-tuned adapter (empty: the bundled model)"),
+        QgsProcessingParameterFile.Behavior.File, optional=True))
+
+
+def period_and_adapter(algorithm: WorkerAlgorithm, parameters, context) -> tuple[str, str, str]:  # noqa: ANN001
+    """(start, end) as YYYY-MM-DD and the adapter path ("" for the bundled model); start after end is refused."""
+    start = algorithm.parameterAsDateTime(parameters, algorithm.START, context).date()
+    end = algorithm.parameterAsDateTime(parameters, algorithm.END, context).date()
+    if start > end:
+        raise QgsProcessingException(algorithm.tr("Start is after end."))
+    adapter = algorithm.parameterAsFile(parameters, algorithm.ADAPTER, context)
+    return start.toString("yyyy-MM-dd"), end.toString("yyyy-MM-dd"), adapter
+
+
 Request = tuple[str, str, dict]  #: (name, worker method, params with ``out_csv``)
 
 
@@ -130,12 +152,7 @@ class PredictStreamflowAlgorithm(WorkerAlgorithm):
         self.addParameter(QgsProcessingParameterField(
             self.GAUGE_FIELD, self.tr("Gauge id field (default: gauge_id or hru_id)"), None, self.INPUT,
             optional=True))
-        date_type = QgsProcessingParameterDateTime.Type.Date
-        self.addParameter(QgsProcessingParameterDateTime(self.START, self.tr("Start"), date_type, QDate(1990, 1, 1)))
-        self.addParameter(QgsProcessingParameterDateTime(self.END, self.tr("End"), date_type, QDate(1999, 12, 31)))
-        self.addParameter(QgsProcessingParameterFile(
-            self.ADAPTER, self.tr("Fine-tuned adapter (empty: the bundled model)"),
-            QgsProcessingParameterFile.Behavior.File, optional=True))
+        add_period_and_adapter(self)
         self.addParameter(QgsProcessingParameterFileDestination(
             self.OUTPUT_CSV, self.tr("Streamflow table"), self.tr("CSV files (*.csv)")))
         self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, self.tr("Basins with scores")))
@@ -149,12 +166,7 @@ class PredictStreamflowAlgorithm(WorkerAlgorithm):
         if not field:
             raise QgsProcessingException(self.tr("The layer has no gauge_id or hru_id field: choose the field "
                                                  "holding the 8-digit USGS gauge id."))
-        start = self.parameterAsDateTime(parameters, self.START, context).date()
-        end = self.parameterAsDateTime(parameters, self.END, context).date()
-        if start > end:
-            raise QgsProcessingException(self.tr("Start is after end."))
-        start_iso, end_iso = start.toString("yyyy-MM-dd"), end.toString("yyyy-MM-dd")
-        adapter = self.parameterAsFile(parameters, self.ADAPTER, context)
+        start_iso, end_iso, adapter = period_and_adapter(self, parameters, context)
         out_csv = Path(self.parameterAsFileOutput(parameters, self.OUTPUT_CSV, context))
 
         features = []
