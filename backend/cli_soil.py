@@ -11,23 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-
-def _quiet(fraction: float, message: str) -> None:
-    """Progress callback of the services: the steps' own bars already show on stderr."""
-    del fraction, message
-
-
-def _attributes(items: list[str] | None) -> dict[str, float | str]:
-    out: dict[str, float | str] = {}
-    for item in items or []:
-        name, sep, value = item.partition("=")
-        if not sep or not name:
-            raise ValueError(f"--attr {item!r}: expected name=value")
-        try:
-            out[name] = float(value)
-        except ValueError:
-            out[name] = value
-    return out
+from backend.cli_args import attribute_values, quiet
 
 
 def _composition(args: argparse.Namespace) -> int:
@@ -40,12 +24,12 @@ def _composition(args: argparse.Namespace) -> int:
         point = {"id": args.basin, "lat": loc.latlon[0], "lon": loc.latlon[1],
                  "attributes": {**loc.numeric, **loc.categorical}}
     elif args.lat is not None and args.lon is not None:
-        point = {"id": "point", "lat": args.lat, "lon": args.lon, "attributes": _attributes(args.attr)}
+        point = {"id": "point", "lat": args.lat, "lon": args.lon, "attributes": attribute_values(args.attr, "--attr")}
     else:
         raise ValueError("give --basin GAUGE_ID or both --lat and --lon")
     params = {"points": [point], "model": str(args.model) if args.model else None,
               "adapter": str(args.adapter) if args.adapter else None}
-    row = soil_request(params, _quiet)["rows"][0]
+    row = soil_request(params, quiet)["rows"][0]
     print(f"location {row['lat']:.4f}, {row['lon']:.4f}; forcings of CAMELS basin {row['forcing_basin']} "
           f"({row['forcing_basin_km']:.1f} km from its gauge)")
     for c in COMPONENTS:
@@ -73,7 +57,7 @@ def _moisture(args: argparse.Namespace) -> int:
     params = {"points": [{"id": args.id, "lat": args.lat, "lon": args.lon}], "start": args.start, "end": args.end,
               "out_csv": str(args.out), "model": str(args.model) if args.model else None,
               "adapter": str(args.adapter) if args.adapter else None}
-    result = soil_moisture_request(params, _quiet)
+    result = soil_moisture_request(params, quiet)
     for p in result["points"]:
         print(f"{p['id']}: {p['days']} days, mean {p['mean']:.3f} m3/m3; forcings of CAMELS basin "
               f"{p['forcing_basin']} ({p['forcing_basin_km']:.1f} km from its gauge)")

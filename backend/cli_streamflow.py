@@ -8,6 +8,11 @@ from typing import Any
 
 import numpy as np
 
+from backend.cli_args import attribute_values, quiet
+
+#: command-line option -> ``predict_location`` parameter, for the optional files of --polygon/--point
+OPTIONAL_FILES = {"adapter": "adapter", "model": "model", "forcings": "forcings_csv"}
+
 
 def _predict(args: argparse.Namespace) -> int:
     if args.out.exists() and not args.overwrite:
@@ -52,19 +57,10 @@ def _location_params(args: argparse.Namespace) -> dict[str, Any]:
     else:
         lat, lon = _lat_lon(args.point)
         name = f"point {lat:.4f},{lon:.4f}"
-    for item in args.attribute:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ValueError(f"--attribute {item!r}: expected NAME=VALUE, e.g. elev_mean=850")
-        try:
-            attributes[key.strip()] = float(value)
-        except ValueError:
-            attributes[key.strip()] = value.strip()
+    attributes.update(attribute_values(args.attribute, "--attribute"))
     params = {"id": name, "lat": lat, "lon": lon, "attributes": attributes, "start": args.start, "end": args.end,
               "out_csv": str(args.out), "overwrite": args.overwrite}
-    for key in ("adapter", "model", "forcings"):
-        if getattr(args, key):
-            params["forcings_csv" if key == "forcings" else key] = str(getattr(args, key))
+    params.update({key: str(getattr(args, option)) for option, key in OPTIONAL_FILES.items() if getattr(args, option)})
     return params
 
 
@@ -80,7 +76,7 @@ def _predict_location(args: argparse.Namespace) -> int:
     from backend.tasks.streamflow_service import predict_location_request
 
     params = _location_params(args)
-    row = predict_location_request(params, lambda fraction, message: None)
+    row = predict_location_request(params, quiet)
     print(f"wrote {row['csv']}: {row['n_days']} days of streamflow_pred (mm/day) for {params['id']} "
           f"({params['lat']:.4f}, {params['lon']:.4f}), mean {row['mean_flow']:.3f} mm/day")
     print(f"forcings: {row['forcing_source']}")

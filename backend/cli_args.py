@@ -1,0 +1,23 @@
+"""Small pieces shared by the command-line modules: NAME=VALUE attributes and a silent progress callback."""
+
+from __future__ import annotations
+
+
+def quiet(fraction: float, message: str) -> None:
+    """Progress callback of the services: the steps' own bars already show on stderr."""
+    del fraction, message
+
+
+def attribute_values(items: list[str] | None, flag: str) -> dict[str, float | str]:
+    """``["elev_mean=850", "dom_land_cover=Mixed Forests"]`` -> {name: number or text}; ``flag`` names the option
+    in the error raised for an item without a name or ``=``."""
+    out: dict[str, float | str] = {}
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise ValueError(f"{flag} {item!r}: expected NAME=VALUE, e.g. elev_mean=850")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            out[name.strip()] = value.strip()
+    return out
