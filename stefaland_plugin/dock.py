@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import importlib
 from pathlib import Path
 from typing import Any
 
@@ -359,33 +360,23 @@ class StefaLandDock(QgsDockWidget):
         self.canvas.refresh()
 
     # ------------------------------------------------------------------ dialogs
-    def open_finetune(self):
-        from .finetune_dialog import FinetuneDialog
-
-        dialog = FinetuneDialog(self, self)
+    def _show_dialog(self, module: str, class_name: str):
+        """Import a dialog module only when it is first opened (keeps the plugin's start-up light), show it."""
+        dialog = getattr(importlib.import_module(f".{module}", __package__), class_name)(self, self)
         dialog.show()
         return dialog
+
+    def open_finetune(self):
+        return self._show_dialog("finetune_dialog", "FinetuneDialog")
 
     def open_landslide(self):
-        from .landslide_dialog import LandslideDialog
-
-        dialog = LandslideDialog(self, self)
-        dialog.show()
-        return dialog
+        return self._show_dialog("landslide_dialog", "LandslideDialog")
 
     def open_basin_layer(self):
-        from .basin_layer_dialog import BasinLayerDialog
-
-        dialog = BasinLayerDialog(self, self)
-        dialog.show()
-        return dialog
+        return self._show_dialog("basin_layer_dialog", "BasinLayerDialog")
 
     def open_diagnostics(self):
-        from .diagnostics import DiagnosticsDialog
-
-        dialog = DiagnosticsDialog(self, self)
-        dialog.show()
-        return dialog
+        return self._show_dialog("diagnostics", "DiagnosticsDialog")
 
     def shutdown(self) -> None:
         """Cancel running tasks and release the map tools (plugin unload)."""
