@@ -14,6 +14,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -33,7 +34,7 @@ class DesignVariant:
     network: str = "stefaland"
     head: HeadConfig = field(default_factory=HeadConfig)
     steps: int = 0  # 0 = the config's ``train.fit.steps``
-    schedule: str = ""  # "" = the config's ``train.fit.schedule``
+    schedule: Literal["", "constant", "cosine"] = ""  # "" = the config's ``train.fit.schedule``
 
 
 @dataclass
@@ -89,6 +90,7 @@ def write_report(cfg: StreamflowDesignConfig, config_path: Path, out: Path | Non
              "training period). Test basins are not scored here.", "",
              "| variant | network | head settings | steps, schedule | " + " | ".join(folds) + " | mean |",
              "|---|---|---|---|" + "---|" * (len(folds) + 1)]
+    defaults = dataclasses.asdict(HeadConfig())
     for variant in cfg.variants:
         scores, cells = [], []
         for fold in folds:
@@ -100,8 +102,7 @@ def write_report(cfg: StreamflowDesignConfig, config_path: Path, out: Path | Non
                              f"{r['seconds'] / 60:.1f} min)")
             else:
                 cells.append("not run")
-        changed = {k: v for k, v in dataclasses.asdict(variant.head).items()
-                   if v != dataclasses.asdict(HeadConfig())[k]}
+        changed = {k: v for k, v in dataclasses.asdict(variant.head).items() if v != defaults[k]}
         mean = f"{np.mean(scores):.3f}" if scores else ""
         budget = f"{variant.steps or cfg.train.fit.steps}, {variant.schedule or cfg.train.fit.schedule}"
         lines.append(f"| {variant.name} | {variant.network} | {changed or 'defaults'} | {budget} | "

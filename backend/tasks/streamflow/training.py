@@ -8,6 +8,7 @@ period. Test basins are never touched during training.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -143,8 +144,8 @@ def train_streamflow(name: str, base: BaseModel, data: StreamflowData, train_ids
 
     fit_cfg = cfg.fit
     if model.encoder_mode == "trainable_random":
-        fit_cfg = FitConfig(**{**fit_cfg.__dict__, "learning_rate": cfg.scratch_learning_rate,
-                               "steps": cfg.scratch_steps or fit_cfg.steps})
+        fit_cfg = dataclasses.replace(fit_cfg, learning_rate=cfg.scratch_learning_rate,
+                                      steps=cfg.scratch_steps or fit_cfg.steps)
     result = fit(model, loss_on_batch, validation_score, fit_cfg, label=f"train {name}", should_stop=should_stop)
     return model, result, val_ids
 
