@@ -85,6 +85,19 @@ benchmark-streamflow: setup  ## streamflow PUB/PUR benchmark of the four models 
 	wait $$pid && test $$status -eq 0
 	$(PY) -m backend benchmark streamflow --report-only --out docs/benchmark_streamflow.md
 
+PRETRAIN_STUDY_LANE_A := control half_data
+PRETRAIN_STUDY_LANE_B := small strong_static_masking untrained
+.PHONY: pretrain-study signature-probe
+pretrain-study: setup  ## pretraining study: 5 variants x (1,500 pretraining steps + streamflow PUB folds 1-3), about 100 min on 2 cores, resumable
+	mkdir -p runs/pretrain_study
+	PY=$(PY) scripts/pretrain_study.sh $(PRETRAIN_STUDY_LANE_A) > runs/pretrain_study/lane_a.log 2>&1 & pid=$$!; \
+	PY=$(PY) scripts/pretrain_study.sh $(PRETRAIN_STUDY_LANE_B); status=$$?; \
+	wait $$pid && test $$status -eq 0
+	$(PY) -m backend benchmark pretrain-study --out docs/pretrain_study.md
+
+signature-probe: setup  ## do the frozen encoder's states predict streamflow signatures better than the statics? (2 min)
+	$(PY) -m backend benchmark signature-probe --out docs/benchmark_signature_probe.md
+
 streamflow-adapter: setup  ## train the bundled streamflow adapter on all basins with streamflow
 	STEFALAND_ALLOW_BUNDLE_WRITE=1 $(PY) -m backend train-streamflow-adapter --config resources/configs/streamflow_adapter.yaml --out resources/models/streamflow_adapter.pt
 

@@ -10,6 +10,8 @@ BENCHMARKS: dict[str, str] = {
     "pretrain": "backend.benchmarks.reconstruction:main",
     "streamflow": "backend.benchmarks.streamflow:main",
     "streamflow-design": "backend.benchmarks.streamflow_design:main",
+    "signature-probe": "backend.benchmarks.signature_probe:main",
+    "pretrain-study": "backend.benchmarks.pretrain_study:main",
     "soil-composition": "backend.benchmarks.soil_composition:main",
     "soil-moisture": "backend.benchmarks.soil_moisture:main",
     "landslide": "backend.benchmarks.landslide:main",

@@ -305,3 +305,16 @@ def test_resumed_run_that_is_already_finished_does_not_train_more(catalogue, fin
     assert again.step == 30
     _assert_same_weights(_weights(again), _weights(finished["trainer"]))
 
+
+
+def test_basin_fraction_pretrains_on_a_seeded_subset_and_keeps_the_holdout(catalogue, tmp_path):
+    full = Pretrainer(tiny_config(holdout_fraction=0.25, holdout_seed=11), tmp_path / "full", catalogue)
+    half = Pretrainer(tiny_config(holdout_fraction=0.25, holdout_seed=11, basin_fraction=0.5), tmp_path / "half",
+                      catalogue)
+    assert half.holdout_ids == full.holdout_ids  # same withheld basins: validation losses stay comparable
+    assert len(half.train_ids) == round(0.5 * len(full.train_ids)) and set(half.train_ids) < set(full.train_ids)
+    assert half.train.ids == half.train_ids
+    split = json.loads((tmp_path / "half" / "split.json").read_text())
+    assert split["pretrain_basins"] == half.train_ids
+    with pytest.raises(ValueError, match="basin_fraction"):
+        Pretrainer(tiny_config(basin_fraction=0.0), tmp_path / "zero", catalogue)

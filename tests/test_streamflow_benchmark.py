@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from backend.benchmarks.streamflow import StreamflowBenchmarkConfig, run_benchmark, write_report
@@ -37,3 +38,25 @@ def test_small_benchmark_stores_each_result_resumes_and_reports(tmp_path: Path) 
     assert "| lstm | 1/1 | 6 |" in report and "| linear_probe | 1/1 | 6 |" in report
     per_basin = (tmp_path / "benchmark_streamflow_per_basin.csv").read_text().splitlines()
     assert per_basin[0] == "fold,model,gauge_id,nse,kge" and len(per_basin) == 1 + 12
+
+
+def test_benchmark_data_uses_the_base_model_it_is_given(tmp_path: Path) -> None:
+    import torch
+
+    from backend.benchmarks.streamflow import streamflow_benchmark_data
+    from backend.model.checkpoint import save_base_model
+    from backend.model.inputs import vocabulary_from
+    from backend.model.mae import StefaLandMAE
+    from backend.model.service import get_base_model
+
+    bundled = get_base_model()
+    torch.manual_seed(0)
+    untrained = StefaLandMAE(bundled.config, vocabulary_from(bundled.normalizer))
+    path = tmp_path / "untrained.pt"
+    save_base_model(path, untrained, bundled.normalizer, {"steps": 0})
+    _, base, data = streamflow_benchmark_data(3, path)
+    assert base.path == path.resolve() and base.sha256 != bundled.sha256
+    _, _, bundled_data = streamflow_benchmark_data(3)
+    assert data.ids == bundled_data.ids and data.states.shape == bundled_data.states.shape
+    first, bundled_first = (np.asarray(d.states[0, 0], dtype=float) for d in (data, bundled_data))
+    assert not np.allclose(first, bundled_first)

@@ -43,6 +43,7 @@ class StreamflowBenchmarkConfig:
     max_folds: int = 0  # 0 = every fold; a smaller number runs only the first folds (ablations)
     train: StreamflowTrainConfig = field(default_factory=StreamflowTrainConfig)
     run_dir: Path = Path("runs/benchmark_streamflow")
+    base_model: Path | None = None  # None = the bundled base model (pretraining studies point elsewhere)
 
 
 def _folds(cfg: StreamflowBenchmarkConfig, ids: list[str], catalogue: BasinCatalogue) -> list[Fold]:
@@ -61,12 +62,13 @@ def prepare_run_dir(cfg: object, run_dir: Path) -> Path:
     return run_dir
 
 
-def streamflow_benchmark_data(max_basins: int = 0) -> tuple[BasinCatalogue, BaseModel, StreamflowData]:
-    """Catalogue, bundled base model and the streamflow data of the basins with streamflow, with the
-    frozen encoder states (computed once, then cached on disk)."""
+def streamflow_benchmark_data(max_basins: int = 0, base_model: Path | None = None
+                               ) -> tuple[BasinCatalogue, BaseModel, StreamflowData]:
+    """Catalogue, base model (``base_model``, else the bundled one) and the streamflow data of the basins
+    with streamflow, with the frozen encoder states (computed once, then cached on disk)."""
     catalogue = BasinCatalogue.open()
     ids = catalogue.with_streamflow[: max_basins or None]
-    base = get_base_model()
+    base = get_base_model(base_model)
     data = camels_streamflow_data(base, catalogue.attributes, load_basin_arrays(catalogue), ids)
     t0 = time.monotonic()
     data.states = cached_encode_records(base, data.locations, catalogue.root / "cache")
@@ -89,7 +91,7 @@ def run_benchmark(cfg: StreamflowBenchmarkConfig, part: tuple[int, int] = (1, 1)
     thread each) can share the work; each (fold, model) result is its own file.
     """
     run_dir = prepare_run_dir(cfg, cfg.run_dir)
-    catalogue, base, data = streamflow_benchmark_data(cfg.max_basins)
+    catalogue, base, data = streamflow_benchmark_data(cfg.max_basins, cfg.base_model)
     ids = data.ids
     for fold in fold_part(_folds(cfg, ids, catalogue), part):
         for name in cfg.models:

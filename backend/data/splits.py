@@ -54,6 +54,17 @@ def pur_folds(gauge_ids: Sequence[str], region_of: dict[str, str],
     return folds
 
 
+def basin_subset(gauge_ids: Sequence[str], fraction: float, seed: int) -> list[str]:
+    """A seeded ``fraction`` of ``gauge_ids`` (all of them for 1.0), in their original order."""
+    if not 0.0 < fraction <= 1.0:
+        raise ValueError(f"basin_fraction must lie in (0, 1], got {fraction}")
+    if fraction == 1.0:
+        return list(gauge_ids)
+    n_keep = max(1, round(fraction * len(gauge_ids)))
+    keep = set(np.random.default_rng(seed + 1).permutation(len(gauge_ids))[:n_keep].tolist())
+    return [g for i, g in enumerate(gauge_ids) if i in keep]
+
+
 def holdout_split(gauge_ids: Sequence[str], fraction: float, seed: int) -> tuple[list[str], list[str]]:
     """A seeded split of locations into (kept, held out) with ``fraction`` held out."""
     order = sorted(gauge_ids)

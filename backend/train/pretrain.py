@@ -21,7 +21,7 @@ from backend.config import save_config
 from backend.data.basin_arrays import load_basin_arrays
 from backend.data.catalogue import BasinCatalogue
 from backend.data.normalization import Normalizer
-from backend.data.splits import holdout_split
+from backend.data.splits import basin_subset, holdout_split
 from backend.io_utils import write_atomic, write_text_atomic
 from backend.model.checkpoint import save_base_model
 from backend.model.config import MaskingConfig, ModelConfig
@@ -39,6 +39,7 @@ class PretrainConfig:
     seed: int = 42
     holdout_fraction: float = 0.1
     holdout_seed: int = 2024
+    basin_fraction: float = 1.0  # < 1: pretrain on a seeded subset of the non-withheld basins (data-size study)
     model: ModelConfig = field(default_factory=ModelConfig)
     masking: MaskingConfig = field(default_factory=MaskingConfig)
     loss: LossWeights = field(default_factory=LossWeights)
@@ -81,6 +82,7 @@ class Pretrainer:
         attributes = catalogue.attributes
         ids = catalogue.with_forcings_and_attributes
         self.train_ids, self.holdout_ids = holdout_split(ids, cfg.holdout_fraction, cfg.holdout_seed)
+        self.train_ids = basin_subset(self.train_ids, cfg.basin_fraction, cfg.holdout_seed)
         rows = [arrays.index(g) for g in self.train_ids]
         self.normalizer = Normalizer.fit(attributes, arrays.forcings[rows], self.train_ids)
         self.train = camels_location_data(self.normalizer, attributes, arrays, self.train_ids)

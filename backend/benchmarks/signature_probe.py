@@ -1,0 +1,162 @@
+"""Does the frozen encoder know hydrology that the static attributes do not already say?
+
+For every basin with streamflow, each streamflow signature of ``camels_hydro.txt`` (never seen in
+pretraining) is predicted in the streamflow benchmark's PUB folds by ridge regression from four feature
+sets:
+
+- **statics**: the model's normalised static attributes (missing = 0, the training mean) and latitude/longitude;
+- **random encoder**: per-basin mean and standard deviation over time of the token states of an *untrained*
+  encoder of the same architecture (nonlinear features of the same inputs, without pretraining);
+- **pretrained encoder**: the same from the pretrained, frozen encoder;
+- **statics + pretrained**.
+
+R² is pooled over the test basins of all folds; the ridge penalty is chosen on each fold's training basins
+(inner 5-fold). If the pretrained states beat the statics and the random encoder, the encoder carries
+knowledge a head could use in ungauged basins; if not, pretraining cannot help PUB through the states.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from backend.benchmarks.streamflow import streamflow_benchmark_data
+from backend.data.splits import pub_folds
+from backend.io_utils import write_text_atomic
+from backend.model.checkpoint import BaseModel
+from backend.model.inputs import vocabulary_from
+from backend.model.mae import StefaLandMAE
+from backend.runtime import set_threads
+from backend.tasks.encoder_states import cached_encode_records
+
+SIGNATURES = ("q_mean", "runoff_ratio", "slope_fdc", "baseflow_index", "stream_elas", "q5", "q95", "high_q_freq",
+              "high_q_dur", "low_q_freq", "low_q_dur", "zero_q_freq", "hfd_mean")
+ALPHAS = 10.0 ** np.arange(-2, 5)
+
+
+def ridge_fit(x: np.ndarray, y: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Ridge on standardised features: (feature mean, feature scale, weights, intercept)."""
+    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-8
+    z = (x - mean) / scale
+    w = np.linalg.solve(z.T @ z + alpha * np.eye(z.shape[1]), z.T @ (y - y.mean()))
+    return mean, scale, w, float(y.mean())
+
+
+def ridge_predict(model: tuple[np.ndarray, np.ndarray, np.ndarray, float], x: np.ndarray) -> np.ndarray:
+    """Predictions of a :func:`ridge_fit` model."""
+    mean, scale, w, intercept = model
+    return (x - mean) / scale @ w + intercept
+
+
+def choose_alpha(x: np.ndarray, y: np.ndarray, seed: int = 0, k: int = 5) -> float:
+    """The penalty with the lowest inner k-fold squared error on (x, y)."""
+    folds = np.array_split(np.random.default_rng(seed).permutation(len(y)), k)
+    errors = []
+    for alpha in ALPHAS:
+        sse = 0.0
+        for test in folds:
+            train = np.setdiff1d(np.arange(len(y)), test)
+            sse += float(np.sum((ridge_predict(ridge_fit(x[train], y[train], alpha), x[test]) - y[test]) ** 2))
+        errors.append(sse)
+    return float(ALPHAS[int(np.argmin(errors))])
+
+
+def cross_validated_r2(x: np.ndarray, y: np.ndarray, folds: list[np.ndarray]) -> float:
+    """R² of out-of-fold ridge predictions, pooled over every fold's test rows (rows with NaN y skipped)."""
+    known = ~np.isnan(y)
+    pred = np.full(len(y), np.nan)
+    for test in folds:
+        train = np.setdiff1d(np.arange(len(y)), test)
+        train, test = train[known[train]], test[known[test]]
+        alpha = choose_alpha(x[train], y[train])
+        pred[test] = ridge_predict(ridge_fit(x[train], y[train], alpha), x[test])
+    ok = known & ~np.isnan(pred)
+    return float(1 - np.sum((pred[ok] - y[ok]) ** 2) / np.sum((y[ok] - y[ok].mean()) ** 2))
+
+
+def state_features(states: np.ndarray) -> np.ndarray:
+    """Per-location mean and standard deviation over every window and token: (L, 2d)."""
+    flat = np.asarray(states, dtype=np.float32).reshape(states.shape[0], -1, states.shape[-1])
+    return np.concatenate([flat.mean(axis=1), flat.std(axis=1)], axis=1)
+
+
+def random_encoder(base: BaseModel, seed: int = 0) -> BaseModel:
+    """An untrained model of ``base``'s architecture and vocabulary (its own cache key)."""
+    torch.manual_seed(seed)
+    model = StefaLandMAE(base.config, vocabulary_from(base.normalizer))
+    return BaseModel(model, base.normalizer, base.config, f"random-seed{seed}-{base.sha256}", None)
+
+
+def signature_target(values: np.ndarray) -> tuple[np.ndarray, str]:
+    """log1p of a non-negative signature whose skewness exceeds 1 (a property of the data, fixed before
+    fitting), else the values; with the transform's name."""
+    ok = values[~np.isnan(values)]
+    skew = float(np.mean((ok - ok.mean()) ** 3) / (ok.std() ** 3 + 1e-12))
+    if ok.min() >= 0 and skew > 1:
+        return np.log1p(values), "log1p"
+    return values, ""
+
+
+def run_probe(base_model: Path | None = None, k: int = 5, seed: int = 0) -> tuple[list[tuple], dict]:
+    """Pooled out-of-fold R² per signature and feature set; with facts about the run."""
+    set_threads(2)
+    t0 = time.monotonic()
+    catalogue, base, data = streamflow_benchmark_data(0, base_model)
+    ids = data.ids
+    loc = data.locations
+    statics = np.concatenate([np.where(loc.statics_observed, loc.statics, 0.0), loc.latlon / 90.0], axis=1)
+    pretrained = state_features(data.states)
+    untrained = state_features(cached_encode_records(random_encoder(base), loc, catalogue.root / "cache"))
+    features = {"statics": statics, "random encoder": untrained, "pretrained encoder": pretrained,
+                "statics + pretrained": np.concatenate([statics, pretrained], axis=1)}
+    index = {g: i for i, g in enumerate(ids)}
+    folds = [np.array([index[g] for g in fold.test]) for fold in pub_folds(ids, k, seed)]
+    rows = []
+    for name in SIGNATURES:
+        raw = np.array([catalogue.attributes.numeric[name][catalogue.attributes.index(g)] for g in ids], dtype=float)
+        target, transform = signature_target(raw)
+        rows.append((name, transform, {f: cross_validated_r2(x, target, folds) for f, x in features.items()}))
+    facts = {"basins": len(ids), "k": k, "seed": seed, "model_sha": base.sha256[:16],
+             "model_path": str(base.path), "seconds": time.monotonic() - t0}
+    return rows, facts
+
+
+def probe_report(rows: list[tuple], facts: dict, command: str) -> str:
+    """Markdown table of the probe."""
+    sets = list(rows[0][2])
+    lines = ["# Signature probe: what the frozen encoder knows about ungauged basins", "",
+             f"Command: `{command}`. Base model `{facts['model_path']}` (sha256 `{facts['model_sha']}`). "
+             f"Took {facts['seconds'] / 60:.1f} min.", "",
+             f"Data: {facts['basins']} CAMELS-US basins with streamflow; targets are the streamflow signatures of "
+             "`camels_hydro.txt` (computed from observed flow, never seen in pretraining). Ridge regression, "
+             f"penalty chosen by inner 5-fold on each training part; out-of-fold R² pooled over the {facts['k']} "
+             f"PUB folds of the streamflow benchmark (seed {facts['seed']}). Skewed non-negative signatures are "
+             "predicted as log1p. Encoder features: per-basin mean and standard deviation of the token states "
+             "over the whole 1980-2014 record.", "",
+             "| signature | " + " | ".join(sets) + " |", "|---|" + "---|" * len(sets)]
+    for name, transform, r2 in rows:
+        label = f"{name} ({transform})" if transform else name
+        lines.append(f"| {label} | " + " | ".join(f"{r2[s]:.3f}" for s in sets) + " |")
+    means = {s: float(np.mean([r[2][s] for r in rows])) for s in sets}
+    lines.append("| **mean** | " + " | ".join(f"**{means[s]:.3f}**" for s in sets) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str]) -> int:
+    """``python -m backend benchmark signature-probe [--base-model PATH] [--out docs/benchmark_signature_probe.md]``."""
+    parser = argparse.ArgumentParser(prog="python -m backend benchmark signature-probe")
+    parser.add_argument("--base-model", type=Path, default=None, help="base model file (default: the bundled one)")
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    rows, facts = run_probe(args.base_model)
+    command = "python -m backend benchmark signature-probe" + (
+        f" --base-model {args.base_model}" if args.base_model else "") + (f" --out {args.out}" if args.out else "")
+    report = probe_report(rows, facts, command)
+    if args.out:
+        write_text_atomic(args.out, report)
+    print(report)
+    return 0
