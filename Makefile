@@ -93,6 +93,10 @@ pretrain-study: setup  ## pretraining study: 5 variants x (1,500 pretraining ste
 	PY=$(PY) scripts/pretrain_study.sh $(PRETRAIN_STUDY_LANE_A) > runs/pretrain_study/lane_a.log 2>&1 & pid=$$!; \
 	PY=$(PY) scripts/pretrain_study.sh $(PRETRAIN_STUDY_LANE_B); status=$$?; \
 	wait $$pid && test $$status -eq 0
+	for v in $(PRETRAIN_STUDY_LANE_A) $(PRETRAIN_STUDY_LANE_B); do \
+	  $(PY) -m backend benchmark signature-probe --base-model runs/pretrain_study/$$v/model.pt \
+	    --json runs/pretrain_study/$$v/signature_probe.json > runs/pretrain_study/$$v/signature_probe.log || exit 1; \
+	done
 	$(PY) -m backend benchmark pretrain-study --out docs/pretrain_study.md
 
 signature-probe: setup  ## do the frozen encoder's states predict streamflow signatures better than the statics? (2 min)

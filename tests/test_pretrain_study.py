@@ -20,6 +20,8 @@ def _variant(study: Path, name: str, nse: dict[str, float], basins: int = 604) -
     summary = {"pretrain_basins": basins, "steps": 1500, "training_seconds": 600.0,
                "final_validation": {"val_forcings": 0.25, "val_statics": 0.4}}
     (study / name / "summary.json").write_text(json.dumps(summary))
+    r2 = {"q_mean": {"pretrained encoder": 0.9}, "baseflow_index": {"pretrained encoder": 0.5}}
+    (study / name / "signature_probe.json").write_text(json.dumps({"r2": r2}))
 
 
 def test_paired_difference_uses_only_basins_scored_in_both() -> None:
@@ -34,5 +36,5 @@ def test_report_lists_every_variant_and_compares_with_the_control(tmp_path: Path
     report = study_report(tmp_path)
     assert "| control |" in report and "| 3 | 0.600 | 0.600 | +0.000 | 0% |" in report
     half = next(line for line in report.splitlines() if line.startswith("| half_data |"))
-    assert "| 302 | 1500 | 10.0 | 0.250 / 0.400 | 3 | 0.600 | 0.633 | +0.100 | 67% |" in half
+    assert "| 302 | 1500 | 10.0 | 0.250 / 0.400 | 0.700 | 3 | 0.600 | 0.633 | +0.100 | 67% |" in half
     assert "| untrained |" in report and "not run" in report  # listed even before it ran

@@ -8,11 +8,14 @@ import pytest
 from backend.benchmarks.signature_probe import (
     choose_alpha,
     cross_validated_r2,
+    random_encoder,
     ridge_fit,
     ridge_predict,
     signature_target,
     state_features,
+    static_token_features,
 )
+from backend.paths import MODELS_DIR, data_root
 
 
 def _folds(n: int, k: int = 5) -> list[np.ndarray]:
@@ -60,3 +63,17 @@ def test_state_features_are_mean_and_spread_per_location() -> None:
     assert features.shape == (2, 10)
     assert np.allclose(features[0], 0) and np.allclose(features[1, :5], 1.5)
     assert np.allclose(features[1, 5:], np.std([0, 1, 2, 3]))
+
+
+@pytest.mark.skipif(not (MODELS_DIR / "stefaland_base.pt").exists() or not (data_root() / "caravan").exists(),
+                    reason="needs the bundled base model and `make data`")
+def test_static_token_features_of_real_basins_differ_between_basins_and_encoders() -> None:
+    from backend.benchmarks.streamflow import streamflow_benchmark_data
+
+    _, base, data = streamflow_benchmark_data(3)
+    pretrained = static_token_features(base, data.locations, n_windows=2)
+    groups = len(base.model.vocab.numeric_groups)
+    assert pretrained.shape == (3, (1 + groups) * base.config.d_model) and np.isfinite(pretrained).all()
+    assert not np.allclose(pretrained[0], pretrained[1])  # different basins, different tokens
+    untrained = static_token_features(random_encoder(base), data.locations, n_windows=2)
+    assert not np.allclose(untrained, pretrained)

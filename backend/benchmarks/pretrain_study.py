@@ -47,6 +47,15 @@ def paired_difference(scores: dict[str, float], reference: dict[str, float]) -> 
     return float(np.median(diff)), float(np.mean(diff > 0)), len(common)
 
 
+def probe_mean_r2(run_dir: Path, features: str = "pretrained encoder") -> float:
+    """Mean signature-probe R² of a variant's frozen states (NaN when the probe has not run)."""
+    path = run_dir / "signature_probe.json"
+    if not path.is_file():
+        return float("nan")
+    r2 = json.loads(path.read_text())["r2"]
+    return float(np.mean([per_set[features] for per_set in r2.values()]))
+
+
 def study_report(study_dir: Path = STUDY_DIR, command: str = "make pretrain-study") -> str:
     """Markdown table of every variant found in ``study_dir``."""
     control = variant_scores(study_dir / "control")
@@ -56,14 +65,17 @@ def study_report(study_dir: Path = STUDY_DIR, command: str = "make pretrain-stud
              "bundled model has 4,500, so compare variants with each other, not with the bundled model). Then the "
              "streamflow head of the benchmark (same config, seed and early stopping on training-basin validation) "
              "is trained on the variant's frozen states on PUB folds 1-3 of 5 and scored on their test basins "
-             "(1989-1999). Paired columns compare the same basins against `control`.", "",
+             "(1989-1999). Paired columns compare the same basins against `control`. Signature R²: mean out-of-fold "
+             "R² of the 13 streamflow signatures predicted from the variant's frozen states "
+             "(`python -m backend benchmark signature-probe --base-model runs/pretrain_study/VARIANT/model.pt`; "
+             "docs/benchmark_signature_probe.md explains it).", "",
              "| variant | what changed | pretraining basins | steps | minutes | withheld-basin loss (forcings / "
-             "statics) | test basins | median NSE | mean NSE | median paired Δ vs control | basins better |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "statics) | signature R² | test basins | median NSE | mean NSE | median paired Δ vs control | "
+             "basins better |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, what in VARIANTS.items():
         summary_path = study_dir / name / "summary.json"
         if not summary_path.is_file():
-            lines.append(f"| {name} | {what} | not run | | | | | | | | |")
+            lines.append(f"| {name} | {what} | not run | | | | | | | | | |")
             continue
         summary = json.loads(summary_path.read_text())
         final = summary["final_validation"]
@@ -74,7 +86,7 @@ def study_report(study_dir: Path = STUDY_DIR, command: str = "make pretrain-stud
                   if len(nse) else "not run | | | | ")
         lines.append(f"| {name} | {what} | {summary['pretrain_basins']} | {summary['steps']} | "
                      f"{summary['training_seconds'] / 60:.1f} | {final['val_forcings']:.3f} / "
-                     f"{final['val_statics']:.3f} | {stream} |")
+                     f"{final['val_statics']:.3f} | {probe_mean_r2(study_dir / name):.3f} | {stream} |")
     return "\n".join(lines) + "\n"
 
 

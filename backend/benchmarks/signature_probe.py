@@ -8,7 +8,9 @@ sets:
 - **random encoder**: per-basin mean and standard deviation over time of the token states of an *untrained*
   encoder of the same architecture (nonlinear features of the same inputs, without pretraining);
 - **pretrained encoder**: the same from the pretrained, frozen encoder;
-- **statics + pretrained**.
+- **statics + pretrained**;
+- **random / pretrained static tokens**: the encoder's output for the location and static-group tokens (which
+  the streamflow head does not use), averaged over four windows of the record.
 
 R² is pooled over the test basins of all folds; the ridge penalty is chosen on each fold's training basins
 (inner 5-fold). If the pretrained states beat the statics and the random encoder, the encoder carries
@@ -18,6 +20,7 @@ knowledge a head could use in ungauged basins; if not, pretraining cannot help P
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 
@@ -27,26 +30,37 @@ import torch
 from backend.benchmarks.streamflow import streamflow_benchmark_data
 from backend.data.splits import pub_folds
 from backend.io_utils import write_text_atomic
+from backend.model.batch import Visibility
 from backend.model.checkpoint import BaseModel
-from backend.model.inputs import vocabulary_from
+from backend.model.inputs import LocationData, make_batch, vocabulary_from
 from backend.model.mae import StefaLandMAE
+from backend.progress import progress
 from backend.runtime import set_threads
-from backend.tasks.encoder_states import cached_encode_records
+from backend.tasks.encoder_states import cached_encode_records, window_grid
 
 SIGNATURES = ("q_mean", "runoff_ratio", "slope_fdc", "baseflow_index", "stream_elas", "q5", "q95", "high_q_freq",
               "high_q_dur", "low_q_freq", "low_q_dur", "zero_q_freq", "hfd_mean")
 ALPHAS = 10.0 ** np.arange(-2, 5)
 
 
-def ridge_fit(x: np.ndarray, y: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    """Ridge on standardised features: (feature mean, feature scale, weights, intercept)."""
+RidgeModel = tuple[np.ndarray, np.ndarray, np.ndarray, float]
+
+
+def ridge_path(x: np.ndarray, y: np.ndarray, alphas: np.ndarray) -> list[RidgeModel]:
+    """Ridge fits on standardised features for every penalty in ``alphas``, from one SVD:
+    (feature mean, feature scale, weights, intercept) per penalty."""
     mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-8
-    z = (x - mean) / scale
-    w = np.linalg.solve(z.T @ z + alpha * np.eye(z.shape[1]), z.T @ (y - y.mean()))
-    return mean, scale, w, float(y.mean())
+    u, sv, vt = np.linalg.svd((x - mean) / scale, full_matrices=False)
+    uty = u.T @ (y - y.mean())
+    return [(mean, scale, vt.T @ (sv / (sv**2 + alpha) * uty), float(y.mean())) for alpha in alphas]
 
 
-def ridge_predict(model: tuple[np.ndarray, np.ndarray, np.ndarray, float], x: np.ndarray) -> np.ndarray:
+def ridge_fit(x: np.ndarray, y: np.ndarray, alpha: float) -> RidgeModel:
+    """Ridge on standardised features: (feature mean, feature scale, weights, intercept)."""
+    return ridge_path(x, y, np.array([alpha]))[0]
+
+
+def ridge_predict(model: RidgeModel, x: np.ndarray) -> np.ndarray:
     """Predictions of a :func:`ridge_fit` model."""
     mean, scale, w, intercept = model
     return (x - mean) / scale @ w + intercept
@@ -55,13 +69,11 @@ def ridge_predict(model: tuple[np.ndarray, np.ndarray, np.ndarray, float], x: np
 def choose_alpha(x: np.ndarray, y: np.ndarray, seed: int = 0, k: int = 5) -> float:
     """The penalty with the lowest inner k-fold squared error on (x, y)."""
     folds = np.array_split(np.random.default_rng(seed).permutation(len(y)), k)
-    errors = []
-    for alpha in ALPHAS:
-        sse = 0.0
-        for test in folds:
-            train = np.setdiff1d(np.arange(len(y)), test)
-            sse += float(np.sum((ridge_predict(ridge_fit(x[train], y[train], alpha), x[test]) - y[test]) ** 2))
-        errors.append(sse)
+    errors = np.zeros(len(ALPHAS))
+    for test in folds:
+        train = np.setdiff1d(np.arange(len(y)), test)
+        for a, model in enumerate(ridge_path(x[train], y[train], ALPHAS)):
+            errors[a] += float(np.sum((ridge_predict(model, x[test]) - y[test]) ** 2))
     return float(ALPHAS[int(np.argmin(errors))])
 
 
@@ -82,6 +94,23 @@ def state_features(states: np.ndarray) -> np.ndarray:
     """Per-location mean and standard deviation over every window and token: (L, 2d)."""
     flat = np.asarray(states, dtype=np.float32).reshape(states.shape[0], -1, states.shape[-1])
     return np.concatenate([flat.mean(axis=1), flat.std(axis=1)], axis=1)
+
+
+@torch.no_grad()
+def static_token_features(base: BaseModel, data: LocationData, n_windows: int = 4) -> np.ndarray:
+    """Per-location location and static-group token states, averaged over ``n_windows`` windows spread over
+    the record: (L, (1 + G) * d). The streamflow head never sees these tokens; the probe asks whether it should."""
+    cfg = base.config
+    grid = window_grid(len(data.dates), cfg.patch_days, cfg.window_patches)
+    starts = grid.starts[np.linspace(0, len(grid.starts) - 1, n_windows).round().astype(int)]
+    base.model.eval()
+    out = []
+    for row in progress(range(len(data.ids)), "static tokens"):
+        batch = make_batch(data, np.full(len(starts), row), starts, cfg.patch_days, cfg.window_patches)
+        encoding = base.model.encode(batch, Visibility.everything_observed(batch))
+        tokens = encoding.states[:, : 1 + encoding.n_groups].mean(dim=0)
+        out.append(tokens.reshape(-1).numpy())
+    return np.stack(out)
 
 
 def random_encoder(base: BaseModel, seed: int = 0) -> BaseModel:
@@ -110,9 +139,12 @@ def run_probe(base_model: Path | None = None, k: int = 5, seed: int = 0) -> tupl
     loc = data.locations
     statics = np.concatenate([np.where(loc.statics_observed, loc.statics, 0.0), loc.latlon / 90.0], axis=1)
     pretrained = state_features(data.states)
-    untrained = state_features(cached_encode_records(random_encoder(base), loc, catalogue.root / "cache"))
+    untrained_base = random_encoder(base)
+    untrained = state_features(cached_encode_records(untrained_base, loc, catalogue.root / "cache"))
     features = {"statics": statics, "random encoder": untrained, "pretrained encoder": pretrained,
-                "statics + pretrained": np.concatenate([statics, pretrained], axis=1)}
+                "statics + pretrained": np.concatenate([statics, pretrained], axis=1),
+                "random static tokens": static_token_features(untrained_base, loc),
+                "pretrained static tokens": static_token_features(base, loc)}
     index = {g: i for i, g in enumerate(ids)}
     folds = [np.array([index[g] for g in fold.test]) for fold in pub_folds(ids, k, seed)]
     rows = []
@@ -151,8 +183,12 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m backend benchmark signature-probe")
     parser.add_argument("--base-model", type=Path, default=None, help="base model file (default: the bundled one)")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--json", type=Path, default=None, help="also write R² per signature and feature set as JSON")
     args = parser.parse_args(argv)
     rows, facts = run_probe(args.base_model)
+    if args.json:
+        payload = dict(facts, r2={name: r2 for name, _, r2 in rows})
+        write_text_atomic(args.json, json.dumps(payload, indent=1))
     command = "python -m backend benchmark signature-probe" + (
         f" --base-model {args.base_model}" if args.base_model else "") + (f" --out {args.out}" if args.out else "")
     report = probe_report(rows, facts, command)
