@@ -33,8 +33,16 @@ def test_paired_difference_uses_only_basins_scored_in_both() -> None:
 def test_report_lists_every_variant_and_compares_with_the_control(tmp_path: Path) -> None:
     _variant(tmp_path, "control", {"a": 0.5, "b": 0.6, "c": 0.7})
     _variant(tmp_path, "half_data", {"a": 0.6, "b": 0.7, "c": 0.6}, basins=302)
-    report = study_report(tmp_path)
+    reference = tmp_path / "bench" / "results"
+    reference.mkdir(parents=True)
+    for fold, gauges in (("pub-1of5", ["a", "b"]), ("pub-4of5", ["c"])):  # pub-4of5 is outside the study
+        rows = [{"gauge_id": g, "nse": 0.9} for g in gauges]
+        (reference / f"{fold}__lstm.json").write_text(json.dumps({"per_basin": rows}))
+    report = study_report(tmp_path, references={"lstm": ("baseline", reference, "lstm"),
+                                                "missing": ("not there", tmp_path / "nowhere", "lstm")})
     assert "| control |" in report and "| 3 | 0.600 | 0.600 | +0.000 | 0% |" in report
     half = next(line for line in report.splitlines() if line.startswith("| half_data |"))
     assert "| 302 | 1500 | 10.0 | 0.250 / 0.400 | 0.700 | 3 | 0.600 | 0.633 | +0.100 | 67% |" in half
     assert "| untrained |" in report and "not run" in report  # listed even before it ran
+    assert "| lstm | baseline | 2 | 0.900 | 0.900 | +0.400 | 100% |" in report  # study folds only, paired
+    assert "| missing | not there | not run |" in report

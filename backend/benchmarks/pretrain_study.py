@@ -27,15 +27,39 @@ VARIANTS: dict[str, str] = {
                              "samples (was 10%)",
 }
 STUDY_DIR = Path("runs/pretrain_study")
+STUDY_FOLDS = ("pub-1of5", "pub-2of5", "pub-3of5")
+#: reference rows from the other streamflow runs, on the study's folds: label -> (what, results folder, model)
+REFERENCES: dict[str, tuple[str, Path, str]] = {
+    "bundled base model": ("pretrained 4,500 steps (`make benchmark-streamflow`)",
+                           Path("runs/benchmark_streamflow/results"), "stefaland"),
+    "no encoder states": ("same head, states set to zero (`resources/configs/benchmark_streamflow_ablation.yaml`)",
+                          Path("runs/benchmark_streamflow_ablation/results"), "adapter_without_encoder"),
+    "lstm baseline": ("supervised LSTM (`make benchmark-streamflow`)", Path("runs/benchmark_streamflow/results"),
+                      "lstm"),
+}
+
+
+def fold_scores(results_dir: Path, model: str, folds: tuple[str, ...] = STUDY_FOLDS) -> dict[str, float]:
+    """Per-basin test NSE (gauge id -> NSE) of ``model`` on ``folds`` from a benchmark results folder."""
+    scores: dict[str, float] = {}
+    for fold in folds:
+        path = results_dir / f"{fold}__{model}.json"
+        if path.is_file():
+            scores.update({row["gauge_id"]: float(row["nse"]) for row in json.loads(path.read_text())["per_basin"]})
+    return scores
 
 
 def variant_scores(run_dir: Path) -> dict[str, float]:
-    """Per-basin test NSE of a variant's streamflow runs (gauge id -> NSE), over every stored fold."""
-    scores: dict[str, float] = {}
-    for path in sorted((run_dir / "benchmark" / "results").glob("*__stefaland.json")):
-        for row in json.loads(path.read_text())["per_basin"]:
-            scores[row["gauge_id"]] = float(row["nse"])
-    return scores
+    """Per-basin test NSE of a study variant's streamflow head on the study's folds."""
+    return fold_scores(run_dir / "benchmark" / "results", "stefaland")
+
+
+def _score_cells(scores: dict[str, float], control: dict[str, float]) -> str:
+    if not scores:
+        return "not run | | | | "
+    nse = np.array(list(scores.values()))
+    delta, better, _ = paired_difference(scores, control)
+    return f"{len(nse)} | {np.nanmedian(nse):.3f} | {np.nanmean(nse):.3f} | {delta:+.3f} | {better:.0%}"
 
 
 def paired_difference(scores: dict[str, float], reference: dict[str, float]) -> tuple[float, float, int]:
@@ -56,8 +80,10 @@ def probe_mean_r2(run_dir: Path, features: str = "pretrained encoder") -> float:
     return float(np.mean([per_set[features] for per_set in r2.values()]))
 
 
-def study_report(study_dir: Path = STUDY_DIR, command: str = "make pretrain-study") -> str:
-    """Markdown table of every variant found in ``study_dir``."""
+def study_report(study_dir: Path = STUDY_DIR, command: str = "make pretrain-study",
+                 references: dict[str, tuple[str, Path, str]] | None = None) -> str:
+    """Markdown tables of every variant found in ``study_dir`` and of the reference runs (default
+    :data:`REFERENCES`) on the same folds."""
     control = variant_scores(study_dir / "control")
     lines = ["# Pretraining study: what in pretraining moves streamflow in ungauged basins?", "",
              f"Command: `{command}` (configs `resources/configs/pretrain_study/`, runs in `{study_dir}/`).", "",
@@ -79,14 +105,15 @@ def study_report(study_dir: Path = STUDY_DIR, command: str = "make pretrain-stud
             continue
         summary = json.loads(summary_path.read_text())
         final = summary["final_validation"]
-        scores = variant_scores(study_dir / name)
-        nse = np.array(list(scores.values()))
-        delta, better, _ = paired_difference(scores, control)
-        stream = (f"{len(nse)} | {np.nanmedian(nse):.3f} | {np.nanmean(nse):.3f} | {delta:+.3f} | {better:.0%}"
-                  if len(nse) else "not run | | | | ")
+        stream = _score_cells(variant_scores(study_dir / name), control)
         lines.append(f"| {name} | {what} | {summary['pretrain_basins']} | {summary['steps']} | "
                      f"{summary['training_seconds'] / 60:.1f} | {final['val_forcings']:.3f} / "
                      f"{final['val_statics']:.3f} | {probe_mean_r2(study_dir / name):.3f} | {stream} |")
+    lines += ["", "Reference rows on the same folds and test basins (other runs, same head config and seed):", "",
+              "| reference | what | test basins | median NSE | mean NSE | median paired Δ vs control | "
+              "basins better |", "|---|---|---|---|---|---|---|"]
+    for label, (what, results_dir, model) in (REFERENCES if references is None else references).items():
+        lines.append(f"| {label} | {what} | {_score_cells(fold_scores(results_dir, model), control)} |")
     return "\n".join(lines) + "\n"
 
 
