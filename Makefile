@@ -93,6 +93,7 @@ pretrain-study: setup  ## pretraining study: 5 variants x (1,500 pretraining ste
 	PY=$(PY) scripts/pretrain_study.sh $(PRETRAIN_STUDY_LANE_A) > runs/pretrain_study/lane_a.log 2>&1 & pid=$$!; \
 	PY=$(PY) scripts/pretrain_study.sh $(PRETRAIN_STUDY_LANE_B); status=$$?; \
 	wait $$pid && test $$status -eq 0
+	$(PY) -m backend benchmark streamflow --config resources/configs/pretrain_study/control_fit_seed1_streamflow.yaml
 	for v in $(PRETRAIN_STUDY_LANE_A) $(PRETRAIN_STUDY_LANE_B); do \
 	  $(PY) -m backend benchmark signature-probe --base-model runs/pretrain_study/$$v/model.pt \
 	    --json runs/pretrain_study/$$v/signature_probe.json > runs/pretrain_study/$$v/signature_probe.log || exit 1; \

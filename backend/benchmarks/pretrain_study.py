@@ -30,6 +30,9 @@ STUDY_DIR = Path("runs/pretrain_study")
 STUDY_FOLDS = ("pub-1of5", "pub-2of5", "pub-3of5")
 #: reference rows from the other streamflow runs, on the study's folds: label -> (what, results folder, model)
 REFERENCES: dict[str, tuple[str, Path, str]] = {
+    "control, batch seed 1": ("the control run again with fit.seed 1 (noise floor; "
+                              "`resources/configs/pretrain_study/control_fit_seed1_streamflow.yaml`)",
+                              STUDY_DIR / "control" / "benchmark_fit_seed1" / "results", "stefaland"),
     "bundled base model": ("pretrained 4,500 steps (`make benchmark-streamflow`)",
                            Path("runs/benchmark_streamflow/results"), "stefaland"),
     "no encoder states": ("same head, states set to zero (`resources/configs/benchmark_streamflow_ablation.yaml`)",
