@@ -130,6 +130,16 @@ def signature_target(values: np.ndarray) -> tuple[np.ndarray, str]:
     return values, ""
 
 
+def _shown(path: Path | None) -> str:
+    """A model path relative to the working folder when it lies inside it (reports are committed)."""
+    if path is None:
+        return "untrained"
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def run_probe(base_model: Path | None = None, k: int = 5, seed: int = 0) -> tuple[list[tuple], dict]:
     """Pooled out-of-fold R² per signature and feature set; with facts about the run."""
     set_threads(2)
@@ -153,7 +163,7 @@ def run_probe(base_model: Path | None = None, k: int = 5, seed: int = 0) -> tupl
         target, transform = signature_target(raw)
         rows.append((name, transform, {f: cross_validated_r2(x, target, folds) for f, x in features.items()}))
     facts = {"basins": len(ids), "k": k, "seed": seed, "model_sha": base.sha256[:16],
-             "model_path": str(base.path), "seconds": time.monotonic() - t0}
+             "model_path": _shown(base.path), "seconds": time.monotonic() - t0}
     return rows, facts
 
 
