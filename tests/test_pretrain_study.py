@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from backend.benchmarks.pretrain_study import paired_difference, study_report
+from backend.benchmarks.pretrain_study import paired_difference, paired_difference_interval, study_report
 
 
 def _variant(study: Path, name: str, nse: dict[str, float], basins: int = 604) -> None:
@@ -40,9 +40,25 @@ def test_report_lists_every_variant_and_compares_with_the_control(tmp_path: Path
         (reference / f"{fold}__lstm.json").write_text(json.dumps({"per_basin": rows}))
     report = study_report(tmp_path, references={"lstm": ("baseline", reference, "lstm"),
                                                 "missing": ("not there", tmp_path / "nowhere", "lstm")})
-    assert "| control |" in report and "| 3 | 0.600 | 0.600 | +0.000 | 0% |" in report
+    assert "| control |" in report and "| 3 | 0.600 | 0.600 | (reference) | (reference) |" in report
     half = next(line for line in report.splitlines() if line.startswith("| half_data |"))
-    assert "| 302 | 1500 | 10.0 | 0.250 / 0.400 | 0.700 | 3 | 0.600 | 0.633 | +0.100 | 67% |" in half
+    assert "| 302 | 1500 | 10.0 | 0.250 / 0.400 | 0.700 | 3 | 0.600 | 0.633 | +0.100 [-0.100, +0.100] | 67% |" in half
     assert "| untrained |" in report and "not run" in report  # listed even before it ran
-    assert "| lstm | baseline | 2 | 0.900 | 0.900 | +0.350 | 100% |" in report  # study folds only, paired
+    # study folds only (pub-4of5 left out), paired with the control
+    assert "| lstm | baseline | 2 | 0.900 | 0.900 | +0.350 [+0.300, +0.400] | 100% |" in report
     assert "| missing | not there | not run |" in report
+
+
+def test_paired_interval_holds_the_median_and_narrows_with_more_basins() -> None:
+    rng = np.random.default_rng(3)
+    assert paired_difference_interval({"a": 0.7, "b": 0.5}, {"a": 0.5, "b": 0.3}) == pytest.approx((0.2, 0.2))
+    widths = []
+    for n in (20, 400):
+        ids = [str(i) for i in range(n)]
+        reference = dict(zip(ids, rng.uniform(0.0, 1.0, n), strict=True))
+        scores = {g: v + 0.05 + rng.normal(0.0, 0.1) for g, v in reference.items()}
+        low, high = paired_difference_interval(scores, reference)
+        assert low <= paired_difference(scores, reference)[0] <= high
+        widths.append(high - low)
+    assert widths[1] < widths[0] / 2
+    assert np.isnan(paired_difference_interval({"a": 0.5}, {})[0])

@@ -36,7 +36,7 @@ def test_small_benchmark_stores_each_result_resumes_and_reports(tmp_path: Path) 
     assert (tmp_path / "run" / "config.yaml").is_file()
     report = write_report(cfg, tmp_path / "report.md")
     assert "| lstm | 1/1 | 6 |" in report and "| linear_probe | 1/1 | 6 |" in report
-    per_basin = (tmp_path / "benchmark_streamflow_per_basin.csv").read_text().splitlines()
+    per_basin = (tmp_path / "report_per_basin.csv").read_text().splitlines()  # named after its report
     assert per_basin[0] == "fold,model,gauge_id,nse,kge" and len(per_basin) == 1 + 12
 
 

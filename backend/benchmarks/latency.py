@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from backend.io_utils import write_text_atomic
+from backend.benchmarks import write_report_keeping_reading
 from backend.model.service import get_base_model
 from backend.tasks.streamflow.adapter_io import load_streamflow_adapter
 from backend.tasks.streamflow.predict import predict_camels_basin
@@ -55,5 +55,5 @@ def main(argv: list[str]) -> int:
     report = "\n".join(lines) + "\n"
     print(report)
     if args.out:
-        write_text_atomic(args.out, report)
+        write_report_keeping_reading(args.out, report)
     return 0

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from backend.io_utils import write_text_atomic
+from backend.benchmarks import write_report_keeping_reading
 
 #: variant -> what was changed (configs in resources/configs/pretrain_study/VARIANT.yaml)
 VARIANTS: dict[str, str] = {
@@ -57,12 +57,16 @@ def variant_scores(run_dir: Path) -> dict[str, float]:
     return fold_scores(run_dir / "benchmark" / "results", "stefaland")
 
 
-def _score_cells(scores: dict[str, float], control: dict[str, float]) -> str:
+def _score_cells(scores: dict[str, float], control: dict[str, float], is_control: bool = False) -> str:
     if not scores:
         return "not run | | | | "
     nse = np.array(list(scores.values()))
+    if is_control:
+        return f"{len(nse)} | {np.nanmedian(nse):.3f} | {np.nanmean(nse):.3f} | (reference) | (reference)"
     delta, better, _ = paired_difference(scores, control)
-    return f"{len(nse)} | {np.nanmedian(nse):.3f} | {np.nanmean(nse):.3f} | {delta:+.3f} | {better:.0%}"
+    low, high = paired_difference_interval(scores, control)
+    return (f"{len(nse)} | {np.nanmedian(nse):.3f} | {np.nanmean(nse):.3f} | {delta:+.3f} "
+            f"[{low:+.3f}, {high:+.3f}] | {better:.0%}")
 
 
 def paired_difference(scores: dict[str, float], reference: dict[str, float]) -> tuple[float, float, int]:
@@ -72,6 +76,24 @@ def paired_difference(scores: dict[str, float], reference: dict[str, float]) -> 
         return float("nan"), float("nan"), 0
     diff = np.array([scores[g] - reference[g] for g in common])
     return float(np.median(diff)), float(np.mean(diff > 0)), len(common)
+
+
+def paired_difference_interval(scores: dict[str, float], reference: dict[str, float], level: float = 0.95,
+                               resamples: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """Bootstrap interval (basins resampled, seeded) of the median per-basin NSE difference to ``reference``."""
+    common = [g for g in scores if g in reference and np.isfinite(scores[g]) and np.isfinite(reference[g])]
+    if not common:
+        return float("nan"), float("nan")
+    diff = np.array([scores[g] - reference[g] for g in common])
+    rng = np.random.default_rng(seed)
+    medians = np.median(diff[rng.integers(0, len(diff), size=(resamples, len(diff)))], axis=1)
+    tail = (1.0 - level) / 2.0
+    return float(np.quantile(medians, tail)), float(np.quantile(medians, 1.0 - tail))
+
+
+def _r2_cell(r2: float) -> str:
+    """A table cell for a mean R²: three decimals, or 'not run' when the probe has no result."""
+    return "not run" if np.isnan(r2) else f"{r2:.3f}"
 
 
 def probe_mean_r2(run_dir: Path, features: str = "pretrained encoder") -> float:
@@ -94,13 +116,16 @@ def study_report(study_dir: Path = STUDY_DIR, command: str = "make pretrain-stud
              "bundled model has 4,500, so compare variants with each other, not with the bundled model). Then the "
              "streamflow head of the benchmark (same config, seed and early stopping on training-basin validation) "
              "is trained on the variant's frozen states on PUB folds 1-3 of 5 and scored on their test basins "
-             "(1989-1999). Paired columns compare the same basins against `control`. Signature R²: mean out-of-fold "
+             "(1989-1999). Paired columns compare the same basins against `control`; the interval is a seeded "
+             "bootstrap over basins (2,000 resamples) of the median difference. Signature R²: mean out-of-fold "
              "R² of the 13 streamflow signatures predicted from the variant's frozen states "
              "(`python -m backend benchmark signature-probe --base-model runs/pretrain_study/VARIANT/model.pt`; "
-             "docs/benchmark_signature_probe.md explains it).", "",
+             "docs/benchmark_signature_probe.md explains it). Minutes are wall-clock pretraining time with two "
+             "variants sharing the two cores.", "",
              "| variant | what changed | pretraining basins | steps | minutes | withheld-basin loss (forcings / "
-             "statics) | signature R² | test basins | median NSE | mean NSE | median paired Δ vs control | "
-             "basins better |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "statics) | signature R² | test basins | median NSE | mean NSE | "
+             "median paired Δ vs control [95% interval] | basins better |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, what in VARIANTS.items():
         summary_path = study_dir / name / "summary.json"
         if not summary_path.is_file():
@@ -108,12 +133,12 @@ def study_report(study_dir: Path = STUDY_DIR, command: str = "make pretrain-stud
             continue
         summary = json.loads(summary_path.read_text())
         final = summary["final_validation"]
-        stream = _score_cells(variant_scores(study_dir / name), control)
+        stream = _score_cells(variant_scores(study_dir / name), control, is_control=name == "control")
         lines.append(f"| {name} | {what} | {summary['pretrain_basins']} | {summary['steps']} | "
                      f"{summary['training_seconds'] / 60:.1f} | {final['val_forcings']:.3f} / "
-                     f"{final['val_statics']:.3f} | {probe_mean_r2(study_dir / name):.3f} | {stream} |")
+                     f"{final['val_statics']:.3f} | {_r2_cell(probe_mean_r2(study_dir / name))} | {stream} |")
     lines += ["", "Reference rows on the same folds and test basins (other runs, same head config and seed):", "",
-              "| reference | what | test basins | median NSE | mean NSE | median paired Δ vs control | "
+              "| reference | what | test basins | median NSE | mean NSE | median paired Δ vs control [95% interval] | "
               "basins better |", "|---|---|---|---|---|---|---|"]
     for label, (what, results_dir, model) in (REFERENCES if references is None else references).items():
         lines.append(f"| {label} | {what} | {_score_cells(fold_scores(results_dir, model), control)} |")
@@ -128,6 +153,6 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     report = study_report(args.study_dir)
     if args.out:
-        write_text_atomic(args.out, report)
+        write_report_keeping_reading(args.out, report)
     print(report)
     return 0

@@ -180,8 +180,8 @@ def run_reconstruction_benchmark(base: BaseModel, split: dict, out: Path | None)
               f"{f.climatology_nse:.3f} |" for f in forcings]
     report = "\n".join(lines) + "\n"
     if out is not None:
-        from backend.io_utils import write_text_atomic
-        write_text_atomic(out, report)
+        from backend.benchmarks import write_report_keeping_reading
+        write_report_keeping_reading(out, report)
     return report
 
 

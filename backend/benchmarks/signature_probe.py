@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from backend.benchmarks import write_report_keeping_reading
 from backend.benchmarks.streamflow import streamflow_benchmark_data
 from backend.data.splits import pub_folds
 from backend.io_utils import write_text_atomic
@@ -203,6 +204,6 @@ def main(argv: list[str]) -> int:
         f" --base-model {args.base_model}" if args.base_model else "") + (f" --out {args.out}" if args.out else "")
     report = probe_report(rows, facts, command)
     if args.out:
-        write_text_atomic(args.out, report)
+        write_report_keeping_reading(args.out, report)
     print(report)
     return 0

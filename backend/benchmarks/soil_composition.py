@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from backend.benchmarks import write_report_keeping_reading
 from backend.data.basin_arrays import load_basin_arrays
 from backend.data.camels import AttributeTable
 from backend.data.catalogue import BasinCatalogue
@@ -30,7 +31,6 @@ from backend.data.normalization import transform_static
 from backend.data.splits import Fold, holdout_split, pub_folds
 from backend.data.variables import STATIC_BY_NAME, Kind, input_static_names
 from backend.finetune.trainer import FitConfig
-from backend.io_utils import write_text_atomic
 from backend.metrics import correlation, r2
 from backend.model.checkpoint import BaseModel
 from backend.model.inputs import camels_location_data
@@ -177,7 +177,7 @@ def run_benchmark(base: BaseModel, split: dict, k: int = 5, seed: int = 0, max_w
     report = _report(base, split, ids, folds, seed, max_windows, features, feature_seconds, all_rows, clean_rows,
                      fold_r2, seconds, holdout, max_dev, minutes)
     if out is not None:
-        write_text_atomic(out, report)
+        write_report_keeping_reading(out, report)
     return report
 
 

@@ -20,11 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
+from backend.benchmarks import write_report_keeping_reading
 from backend.data.basin_arrays import BasinArrays, load_basin_arrays
 from backend.data.catalogue import BasinCatalogue
 from backend.data.variables import FORCING_VARIABLES
 from backend.finetune.trainer import FitConfig
-from backend.io_utils import write_text_atomic
 from backend.metrics import correlation
 from backend.model.checkpoint import BaseModel
 from backend.runtime import set_threads
@@ -151,7 +151,7 @@ def run_benchmark(base: BaseModel, seed: int = 0, steps: int = 400, out: Path | 
     report = _report(base, probes, skipped, inputs, results, on_clim_days, seconds, feature_seconds, seed, steps,
                      (time.monotonic() - t_start) / 60, spread)
     if out is not None:
-        write_text_atomic(out, report)
+        write_report_keeping_reading(out, report)
     return report
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from backend.benchmarks import write_report_keeping_reading
 from backend.config import load_config, save_config
 from backend.data.basin_arrays import load_basin_arrays
 from backend.data.catalogue import BasinCatalogue
@@ -182,15 +183,20 @@ def write_report(cfg: StreamflowBenchmarkConfig, out: Path | None,
         lines.append("")
     report = "\n".join(lines) + "\n"
     if out is not None:
-        write_text_atomic(out, report)
+        write_report_keeping_reading(out, report)
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(["fold", "model", "gauge_id", "nse", "kge"])
         for r in results:
             for b in r["per_basin"]:
                 writer.writerow([r["fold"], r["model"], b["gauge_id"], f"{b['nse']:.4f}", f"{b['kge']:.4f}"])
-        write_text_atomic(Path(out).with_name("benchmark_streamflow_per_basin.csv"), buffer.getvalue())
+        write_text_atomic(per_basin_csv_path(Path(out)), buffer.getvalue())
     return report
+
+
+def per_basin_csv_path(report: Path) -> Path:
+    """The per-basin CSV beside a report: ``docs/X.md`` -> ``docs/X_per_basin.csv`` (one per report, never shared)."""
+    return report.with_name(f"{report.stem}_per_basin.csv")
 
 
 def main(argv: list[str]) -> int:

@@ -18,6 +18,7 @@ from typing import Literal
 
 import numpy as np
 
+from backend.benchmarks import write_report_keeping_reading
 from backend.benchmarks.streamflow import prepare_run_dir, streamflow_benchmark_data
 from backend.config import load_config
 from backend.data.splits import TRAIN_PERIOD, pub_folds
@@ -109,7 +110,7 @@ def write_report(cfg: StreamflowDesignConfig, config_path: Path, out: Path | Non
                      + " | ".join(cells) + f" | {mean} |")
     report = "\n".join(lines) + "\n"
     if out is not None:
-        write_text_atomic(out, report)
+        write_report_keeping_reading(out, report)
     return report
 
 
