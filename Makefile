@@ -88,7 +88,7 @@ benchmark-streamflow: setup  ## streamflow PUB/PUR benchmark of the four models 
 PRETRAIN_STUDY_LANE_A := control half_data
 PRETRAIN_STUDY_LANE_B := small strong_static_masking untrained
 .PHONY: pretrain-study signature-probe
-pretrain-study: setup  ## pretraining study: 5 variants x (1,500 pretraining steps + streamflow PUB folds 1-3), about 100 min on 2 cores, resumable
+pretrain-study: setup  ## pretraining study: 5 variants x (1,500 pretraining steps + streamflow PUB folds 1-3), about 2 hours on 2 cores, resumable
 	mkdir -p runs/pretrain_study
 	PY=$(PY) scripts/pretrain_study.sh $(PRETRAIN_STUDY_LANE_A) > runs/pretrain_study/lane_a.log 2>&1 & pid=$$!; \
 	PY=$(PY) scripts/pretrain_study.sh $(PRETRAIN_STUDY_LANE_B); status=$$?; \
