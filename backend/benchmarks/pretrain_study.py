@@ -71,20 +71,24 @@ def _score_cells(scores: dict[str, float], control: dict[str, float], is_control
 
 def paired_difference(scores: dict[str, float], reference: dict[str, float]) -> tuple[float, float, int]:
     """Median per-basin NSE difference, share of basins better, and basins compared (both scored)."""
-    common = [g for g in scores if g in reference and np.isfinite(scores[g]) and np.isfinite(reference[g])]
-    if not common:
+    diff = _paired_diffs(scores, reference)
+    if not diff.size:
         return float("nan"), float("nan"), 0
-    diff = np.array([scores[g] - reference[g] for g in common])
-    return float(np.median(diff)), float(np.mean(diff > 0)), len(common)
+    return float(np.median(diff)), float(np.mean(diff > 0)), diff.size
+
+
+def _paired_diffs(scores: dict[str, float], reference: dict[str, float]) -> np.ndarray:
+    """Per-basin ``scores - reference`` over the basins with a finite score in both."""
+    common = [g for g in scores if g in reference and np.isfinite(scores[g]) and np.isfinite(reference[g])]
+    return np.array([scores[g] - reference[g] for g in common], dtype=float)
 
 
 def paired_difference_interval(scores: dict[str, float], reference: dict[str, float], level: float = 0.95,
                                resamples: int = 2000, seed: int = 0) -> tuple[float, float]:
     """Bootstrap interval (basins resampled, seeded) of the median per-basin NSE difference to ``reference``."""
-    common = [g for g in scores if g in reference and np.isfinite(scores[g]) and np.isfinite(reference[g])]
-    if not common:
+    diff = _paired_diffs(scores, reference)
+    if not diff.size:
         return float("nan"), float("nan")
-    diff = np.array([scores[g] - reference[g] for g in common])
     rng = np.random.default_rng(seed)
     medians = np.median(diff[rng.integers(0, len(diff), size=(resamples, len(diff)))], axis=1)
     tail = (1.0 - level) / 2.0

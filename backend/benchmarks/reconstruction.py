@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from backend.benchmarks import write_report_keeping_reading
 from backend.data.basin_arrays import load_basin_arrays
 from backend.data.catalogue import BasinCatalogue
 from backend.metrics import nse, r2
@@ -180,7 +181,6 @@ def run_reconstruction_benchmark(base: BaseModel, split: dict, out: Path | None)
               f"{f.climatology_nse:.3f} |" for f in forcings]
     report = "\n".join(lines) + "\n"
     if out is not None:
-        from backend.benchmarks import write_report_keeping_reading
         write_report_keeping_reading(out, report)
     return report
 
