@@ -55,6 +55,10 @@ def train_bundled_adapter(config_path: Path, out: Path) -> Path:
         " imputed by the base model at prediction time)",
         "- Loss: NSE* (squared error / (basin flow std + 0.1)²)", "",
         "Out-of-sample skill is in `docs/benchmark_streamflow.md` (PUB/PUR folds, test period 1989-1999).", "",
+        "Limitation: in ungauged basins the encoder's states do not help yet. The same head with the states "
+        "zeroed scores higher in PUB (`docs/benchmark_streamflow_ablation.md`), and no pretraining variant we "
+        "tried (data, size, masking, none at all) moved PUB beyond seed noise (`docs/pretrain_study.md`). They "
+        "help in PUR only where the held-out region's climate lies outside the training basins'.", "",
         "```yaml", json.dumps(to_dict(cfg), indent=1), "```", ""]
     write_text_atomic(Path(out).with_suffix(".md"), "\n".join(card))
     return Path(out)
