@@ -11,7 +11,7 @@ import csv
 import io
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -21,13 +21,19 @@ from backend.config import load_config, save_config
 from backend.data.basin_arrays import load_basin_arrays
 from backend.data.catalogue import BasinCatalogue
 from backend.data.splits import TEST_PERIOD, TRAIN_PERIOD, Fold, pub_folds, pur_folds
-from backend.io_utils import write_text_atomic
+from backend.io_utils import write_atomic, write_text_atomic
 from backend.model.checkpoint import BaseModel
 from backend.model.service import get_base_model
 from backend.runtime import set_threads
 from backend.tasks.encoder_states import cached_encode_records
 from backend.tasks.streamflow.data import StreamflowData, camels_streamflow_data
-from backend.tasks.streamflow.training import StreamflowTrainConfig, evaluate, train_streamflow
+from backend.tasks.streamflow.training import (
+    StreamflowTrainConfig,
+    evaluate,
+    predict_days,
+    score_predictions,
+    train_streamflow,
+)
 
 MODELS = ("stefaland", "lstm", "linear_probe", "scratch")
 
@@ -45,6 +51,7 @@ class StreamflowBenchmarkConfig:
     train: StreamflowTrainConfig = field(default_factory=StreamflowTrainConfig)
     run_dir: Path = Path("runs/benchmark_streamflow")
     base_model: Path | None = None  # None = the bundled base model (pretraining studies point elsewhere)
+    ensemble: int = 1  # > 1: every model is that many members (seeds seed, seed+1, ...), flows averaged
 
 
 def _folds(cfg: StreamflowBenchmarkConfig, ids: list[str], catalogue: BasinCatalogue) -> list[Fold]:
@@ -94,6 +101,9 @@ def run_benchmark(cfg: StreamflowBenchmarkConfig, part: tuple[int, int] = (1, 1)
     run_dir = prepare_run_dir(cfg, cfg.run_dir)
     catalogue, base, data = streamflow_benchmark_data(cfg.max_basins, cfg.base_model)
     ids = data.ids
+    if cfg.ensemble > 1:
+        run_ensemble(cfg, run_dir, base, data, _folds(cfg, ids, catalogue), part)
+        return run_dir
     for fold in fold_part(_folds(cfg, ids, catalogue), part):
         for name in cfg.models:
             path = run_dir / "results" / f"{fold.name}__{name}.json"
@@ -112,6 +122,66 @@ def run_benchmark(cfg: StreamflowBenchmarkConfig, part: tuple[int, int] = (1, 1)
             print(f"{fold.name} {name}: median NSE {np.nanmedian(nses):.3f} on {len(rows)} test basins "
                   f"({record['seconds']:.0f} s)")
     return run_dir
+
+
+def member_seeds(cfg: StreamflowBenchmarkConfig) -> list[int]:
+    """Seeds of an ensemble's members: ``cfg.seed`` (the single-model run), ``cfg.seed + 1``, ..."""
+    return [cfg.seed + m for m in range(cfg.ensemble)]
+
+
+def run_ensemble(cfg: StreamflowBenchmarkConfig, run_dir: Path, base: BaseModel, data: StreamflowData,
+                 folds: list[Fold], part: tuple[int, int]) -> None:
+    """Train the members this worker owns, then combine every (fold, model) whose members all exist.
+
+    A work unit is one (fold, model, member seed); ``part`` = (i, n) takes every n-th unit. A member's test
+    flows are kept in ``members/`` (float32 .npy, written atomically), so an interrupted run resumes per
+    member. The member seed sets the validation basins, the initialisation and the batches. The ensemble
+    flow is the members' daily mean; its NSE/KGE go to ``results/`` like a single model's, with each
+    member's median test NSE beside them.
+    """
+    members = run_dir / "members"
+    units = [(fold, name, seed) for fold in folds for name in cfg.models for seed in member_seeds(cfg)]
+    for fold, name, seed in fold_part(units, part):
+        path = members / f"{fold.name}__{name}__seed{seed}.npy"
+        if path.is_file():
+            continue
+        start = time.monotonic()
+        train_cfg = replace(cfg.train, fit=replace(cfg.train.fit, seed=cfg.train.fit.seed + seed - cfg.seed))
+        model, fit_result, _ = train_streamflow(name, base, data, list(fold.train), TRAIN_PERIOD, train_cfg,
+                                                seed=seed)
+        lo, hi = data.day_index(TEST_PERIOD[0]), data.day_index(TEST_PERIOD[1]) + 1
+        sim = predict_days(model, data, base, data.rows(list(fold.test)), lo, hi, cfg.train.warmup_days)
+        write_atomic(path, lambda tmp, sim=sim: _save_array(tmp, sim))
+        print(f"{fold.name} {name} seed {seed}: best step {fit_result.best_step} "
+              f"({time.monotonic() - start:.0f} s)")
+    for fold in folds:
+        for name in cfg.models:
+            _combine_members(cfg, run_dir, data, fold, name)
+
+
+def _save_array(path: Path, values: np.ndarray) -> None:
+    """``values`` as float32 .npy at exactly ``path`` (np.save on a name would append '.npy')."""
+    with path.open("wb") as handle:
+        np.save(handle, values.astype(np.float32), allow_pickle=False)
+
+
+def _combine_members(cfg: StreamflowBenchmarkConfig, run_dir: Path, data: StreamflowData, fold: Fold,
+                     name: str) -> None:
+    """Write ``results/FOLD__MODEL.json`` from the members' mean flow, once every member exists."""
+    out = run_dir / "results" / f"{fold.name}__{name}.json"
+    paths = [run_dir / "members" / f"{fold.name}__{name}__seed{seed}.npy" for seed in member_seeds(cfg)]
+    if out.is_file() or not all(p.is_file() for p in paths):
+        return
+    test = list(fold.test)
+    flows = [np.load(p, allow_pickle=False) for p in paths]
+    member_medians = [float(np.nanmedian([r["nse"] for r in score_predictions(f, data, test, TEST_PERIOD)]))
+                      for f in flows]
+    rows = score_predictions(np.mean(flows, axis=0), data, test, TEST_PERIOD)
+    record = {"fold": fold.name, "model": name, "n_test": len(test), "ensemble": len(paths),
+              "member_seeds": member_seeds(cfg), "member_median_nse": member_medians, "per_basin": rows}
+    write_text_atomic(out, json.dumps(record))
+    print(f"{fold.name} {name}: ensemble of {len(paths)} median NSE {np.nanmedian([r['nse'] for r in rows]):.3f} "
+          f"(members {', '.join(f'{m:.3f}' for m in member_medians)})")
 
 
 def _summary(values: list[dict]) -> dict[str, float]:
@@ -150,6 +220,10 @@ def write_report(cfg: StreamflowBenchmarkConfig, out: Path | None,
              "the same network with the encoder randomly initialised and trained end to end; **lstm** = "
              "supervised LSTM on forcings + statics (Kratzert et al. 2019 style); **linear_probe** = pretrained "
              "encoder frozen + one linear layer.", ""]
+    if cfg.ensemble > 1:
+        lines += [f"Every model is an ensemble of {cfg.ensemble} members (seeds {member_seeds(cfg)}: each sets the "
+                  "validation basins, initialisation and batches); scores are of the members' mean daily flow. "
+                  "Per fold, the members' own median NSE follow the semicolon.", ""]
     for kind, label in (("pub", "PUB"), ("pur", "PUR")):
         names = [f.name for f in folds if f.name.startswith(kind)]
         if not names:
@@ -164,7 +238,8 @@ def write_report(cfg: StreamflowBenchmarkConfig, out: Path | None,
             s = _summary([b for r in done for b in r["per_basin"]])
             lines.append(f"| {model} | {len(done)}/{len(names)} | {s['n']} | {s['median_nse']:.3f} | "
                          f"{s['mean_nse']:.3f} | {s['median_kge']:.3f} | {s['share_nse_below_0']:.1%} |")
-        lines += ["", "Per fold (median NSE / mean NSE / median KGE / share NSE < 0; minutes):", "",
+        tail = "members' median NSE" if cfg.ensemble > 1 else "minutes"
+        lines += ["", f"Per fold (median NSE / mean NSE / median KGE / share NSE < 0; {tail}):", "",
                   "| fold | test basins | " + " | ".join(cfg.models) + " |",
                   "|---|---|" + "---|" * len(cfg.models)]
         for name in names:
@@ -176,7 +251,7 @@ def write_report(cfg: StreamflowBenchmarkConfig, out: Path | None,
                     s = _summary(match[0]["per_basin"])
                     n_test = str(s["n"])
                     cells.append(f"{s['median_nse']:.3f} / {s['mean_nse']:.3f} / {s['median_kge']:.3f} / "
-                                 f"{s['share_nse_below_0']:.0%}; {match[0]['seconds'] / 60:.1f}")
+                                 f"{s['share_nse_below_0']:.0%}; {_fold_note(match[0])}")
                 else:
                     cells.append("not run")
             lines.append(f"| {name} | {n_test} | " + " | ".join(cells) + " |")
@@ -192,6 +267,13 @@ def write_report(cfg: StreamflowBenchmarkConfig, out: Path | None,
                 writer.writerow([r["fold"], r["model"], b["gauge_id"], f"{b['nse']:.4f}", f"{b['kge']:.4f}"])
         write_text_atomic(per_basin_csv_path(Path(out)), buffer.getvalue())
     return report
+
+
+def _fold_note(record: dict) -> str:
+    """A per-fold cell's tail: minutes for a single model, the members' median NSE for an ensemble."""
+    if "member_median_nse" in record:
+        return "members " + " / ".join(f"{m:.3f}" for m in record["member_median_nse"])
+    return f"{record['seconds'] / 60:.1f}"
 
 
 def per_basin_csv_path(report: Path) -> Path:

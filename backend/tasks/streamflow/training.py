@@ -173,8 +173,14 @@ def evaluate(model: StreamflowModel, data: StreamflowData, base: BaseModel, gaug
              period: tuple[str, str], warmup_days: int) -> list[dict[str, float | str]]:
     """Per-basin NSE and KGE in ``period``."""
     lo, hi = data.day_index(period[0]), data.day_index(period[1]) + 1
-    rows = data.rows(gauge_ids)
-    sim = predict_days(model, data, base, rows, lo, hi, warmup_days)
+    sim = predict_days(model, data, base, data.rows(gauge_ids), lo, hi, warmup_days)
+    return score_predictions(sim, data, gauge_ids, period)
+
+
+def score_predictions(sim: np.ndarray, data: StreamflowData, gauge_ids: list[str],
+                      period: tuple[str, str]) -> list[dict[str, float | str]]:
+    """Per-basin NSE and KGE of daily flow ``sim`` (len(gauge_ids), days of ``period``) against observations."""
+    lo, hi = data.day_index(period[0]), data.day_index(period[1]) + 1
     flow = data.streamflow_mm_per_day
     return [{"gauge_id": g, "nse": nse(flow[r, lo:hi], sim[k]), "kge": kge(flow[r, lo:hi], sim[k])}
-            for k, (g, r) in enumerate(zip(gauge_ids, rows, strict=True))]
+            for k, (g, r) in enumerate(zip(gauge_ids, data.rows(gauge_ids), strict=True))]
