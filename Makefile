@@ -87,7 +87,7 @@ benchmark-streamflow: setup  ## streamflow PUB/PUR benchmark of the four models 
 
 ENSEMBLE_CONFIG := resources/configs/benchmark_streamflow_ensemble.yaml
 .PHONY: benchmark-streamflow-ensemble
-benchmark-streamflow-ensemble: setup  ## 3-member seed ensembles of StefaLand and the LSTM on PUB folds 1-3 (about 1 h on 2 cores, resumable)
+benchmark-streamflow-ensemble: setup  ## 3-member seed ensembles of StefaLand, the LSTM and the no-state head on PUB folds 1-3 (about 1 h on 2 cores, resumable)
 	mkdir -p runs
 	STEFALAND_THREADS=1 $(PY) -m backend benchmark streamflow --config $(ENSEMBLE_CONFIG) --part 1/2 > runs/benchmark_streamflow_ensemble_part1.log 2>&1 & pid=$$!; \
 	STEFALAND_THREADS=1 $(PY) -m backend benchmark streamflow --config $(ENSEMBLE_CONFIG) --part 2/2; status=$$?; \

@@ -215,11 +215,7 @@ def write_report(cfg: StreamflowBenchmarkConfig, out: Path | None,
              f"whose encoder trains too), {cfg.train.fit.schedule} learning rate {cfg.train.fit.learning_rate:g} "
              f"(scratch {cfg.train.scratch_learning_rate:g}), validation every {cfg.train.fit.validate_every} steps, "
              f"patience {cfg.train.fit.patience}, LSTM hidden {cfg.train.head.lstm_hidden}, seed {cfg.seed}.", "",
-             "Models: **stefaland** = pretrained encoder frozen + residual adapter + LSTM head (statics into "
-             f"the adapter{' and the LSTM' if cfg.train.head.statics_to_lstm else ''}); **scratch** = "
-             "the same network with the encoder randomly initialised and trained end to end; **lstm** = "
-             "supervised LSTM on forcings + statics (Kratzert et al. 2019 style); **linear_probe** = pretrained "
-             "encoder frozen + one linear layer.", ""]
+             _models_sentence(cfg), ""]
     if cfg.ensemble > 1:
         lines += [f"Every model is an ensemble of {cfg.ensemble} members (seeds {member_seeds(cfg)}: each sets the "
                   "validation basins, initialisation and batches); scores are of the members' mean daily flow. "
@@ -267,6 +263,24 @@ def write_report(cfg: StreamflowBenchmarkConfig, out: Path | None,
                 writer.writerow([r["fold"], r["model"], b["gauge_id"], f"{b['nse']:.4f}", f"{b['kge']:.4f}"])
         write_text_atomic(per_basin_csv_path(Path(out)), buffer.getvalue())
     return report
+
+
+#: what each benchmarked network is, in the report's words (order = order in the report)
+MODEL_DESCRIPTIONS: dict[str, str] = {
+    "stefaland": "pretrained encoder frozen + residual adapter + LSTM head (statics into the adapter{lstm})",
+    "scratch": "the same network with the encoder randomly initialised and trained end to end",
+    "lstm": "supervised LSTM on forcings + statics (Kratzert et al. 2019 style)",
+    "linear_probe": "pretrained encoder frozen + one linear layer",
+    "adapter_without_encoder": "the stefaland network with its encoder states set to zero (what the states add)",
+}
+
+
+def _models_sentence(cfg: StreamflowBenchmarkConfig) -> str:
+    """'Models: **name** = description; ...' for the models the run has."""
+    lstm = " and the LSTM" if cfg.train.head.statics_to_lstm else ""
+    parts = [f"**{name}** = {text.format(lstm=lstm)}" for name, text in MODEL_DESCRIPTIONS.items()
+             if name in cfg.models]
+    return "Models: " + "; ".join(parts) + "."
 
 
 def _fold_note(record: dict) -> str:
