@@ -8,6 +8,8 @@ import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import numpy as np
+
 from backend.paths import MODELS_DIR
 
 
@@ -52,6 +54,13 @@ def write_text_atomic(path: Path, text: str, overwrite: bool = True) -> Path:
     """Write text to ``path`` atomically."""
     with atomic_path(path, overwrite) as tmp:
         tmp.write_text(text, encoding="utf-8")
+    return Path(path)
+
+
+def save_npy_atomic(path: Path, values: np.ndarray) -> Path:
+    """Write ``values`` as .npy at exactly ``path`` (np.save on a name would append '.npy'), atomically."""
+    with atomic_path(path) as tmp, tmp.open("wb") as handle:
+        np.save(handle, values, allow_pickle=False)
     return Path(path)
 
 

@@ -21,7 +21,7 @@ from backend.config import load_config, save_config
 from backend.data.basin_arrays import load_basin_arrays
 from backend.data.catalogue import BasinCatalogue
 from backend.data.splits import TEST_PERIOD, TRAIN_PERIOD, Fold, pub_folds, pur_folds
-from backend.io_utils import write_atomic, write_text_atomic
+from backend.io_utils import save_npy_atomic, write_text_atomic
 from backend.model.checkpoint import BaseModel
 from backend.model.service import get_base_model
 from backend.runtime import set_threads
@@ -141,6 +141,7 @@ def run_ensemble(cfg: StreamflowBenchmarkConfig, run_dir: Path, base: BaseModel,
     """
     members = run_dir / "members"
     units = [(fold, name, seed) for fold in folds for name in cfg.models for seed in member_seeds(cfg)]
+    lo, hi = data.day_index(TEST_PERIOD[0]), data.day_index(TEST_PERIOD[1]) + 1
     for fold, name, seed in fold_part(units, part):
         path = members / f"{fold.name}__{name}__seed{seed}.npy"
         if path.is_file():
@@ -149,20 +150,13 @@ def run_ensemble(cfg: StreamflowBenchmarkConfig, run_dir: Path, base: BaseModel,
         train_cfg = replace(cfg.train, fit=replace(cfg.train.fit, seed=cfg.train.fit.seed + seed - cfg.seed))
         model, fit_result, _ = train_streamflow(name, base, data, list(fold.train), TRAIN_PERIOD, train_cfg,
                                                 seed=seed)
-        lo, hi = data.day_index(TEST_PERIOD[0]), data.day_index(TEST_PERIOD[1]) + 1
         sim = predict_days(model, data, base, data.rows(list(fold.test)), lo, hi, cfg.train.warmup_days)
-        write_atomic(path, lambda tmp, sim=sim: _save_array(tmp, sim))
+        save_npy_atomic(path, sim.astype(np.float32))
         print(f"{fold.name} {name} seed {seed}: best step {fit_result.best_step} "
               f"({time.monotonic() - start:.0f} s)")
     for fold in folds:
         for name in cfg.models:
             _combine_members(cfg, run_dir, data, fold, name)
-
-
-def _save_array(path: Path, values: np.ndarray) -> None:
-    """``values`` as float32 .npy at exactly ``path`` (np.save on a name would append '.npy')."""
-    with path.open("wb") as handle:
-        np.save(handle, values.astype(np.float32), allow_pickle=False)
 
 
 def _combine_members(cfg: StreamflowBenchmarkConfig, run_dir: Path, data: StreamflowData, fold: Fold,

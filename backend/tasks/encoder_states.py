@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from backend.io_utils import write_atomic
+from backend.io_utils import save_npy_atomic
 from backend.model.batch import Visibility
 from backend.model.checkpoint import BaseModel
 from backend.model.inputs import LocationData, make_batch
@@ -78,7 +78,7 @@ def cached_encode_records(base: BaseModel, data: LocationData, cache_dir: Path) 
     if path.is_file():
         return np.load(path, mmap_mode="r")
     states = encode_records(base, data)
-    write_atomic(path, lambda tmp: np.save(open(tmp, "wb"), states))  # noqa: SIM115
+    save_npy_atomic(path, states)
     return states
 
 
