@@ -31,11 +31,12 @@ def local_report() -> list[str]:
     root = settings.backend_root()
     client = shared_client()
     adapter = settings.active_adapter()
+    worker_ok = (root / "backend" / "service" / "worker.py").is_file()
     return [
         f"StefaLand plugin {settings.plugin_version()} ({settings.PLUGIN_DIR})",
         f"QGIS {Qgis.QGIS_VERSION}, Qt {QT_VERSION_STR}, QGIS Python {platform.python_version()}",
         f"Worker interpreter: {python} ({'found' if python.exists() else 'NOT FOUND'})",
-        f"Backend root: {root} ({'ok' if (root / 'backend' / 'worker.py').is_file() else 'backend/worker.py MISSING'})",
+        f"Backend root: {root} ({'ok' if worker_ok else 'backend/service/worker.py MISSING'})",
         f"Worker: {client.state()}; last exit code: {client.last_exit_code}",
         f"Model: {adapter or 'bundled'}",
         f"Output folder: {settings.output_dir()}",

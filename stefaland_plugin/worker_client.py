@@ -1,4 +1,4 @@
-"""Talks to the backend worker process (``python -m backend.worker``) over JSON lines.
+"""Talks to the backend worker process (``python -m backend.service.worker``) over JSON lines.
 
 The worker runs in its own interpreter (the project's venv, with torch), never inside QGIS's Python.
 One request runs at a time; callers on other threads wait their turn. If the worker died, the next
@@ -6,7 +6,7 @@ request starts a new one transparently. Cancelling kills the worker (backend wri
 partial file is left) and the next request restarts it.
 
 The worker is started with ``subprocess`` from a fixed argument list (interpreter, ``-m``,
-``backend.worker``), never through a shell.
+``backend.service.worker``), never through a shell.
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ class _Process:
     """One running worker: the process, a queue of its stdout lines, the tail of its stderr."""
 
     def __init__(self, args: list[str], cwd: Path, env: dict[str, str], log: Callable[[str], None]) -> None:
-        # args = [configured interpreter, "-m", "backend.worker"]: a list, never a shell command line
+        # args = [configured interpreter, "-m", "backend.service.worker"]: a list, never a shell command line
         self.popen = subprocess.Popen(  # nosec B603
             args, cwd=str(cwd), env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.lines: queue.Queue[str | None] = queue.Queue()
@@ -202,17 +202,17 @@ class WorkerClient:
         if not python.exists():
             raise WorkerError(f"Python interpreter {python} not found: run `make setup` in the project, "
                               "or set the StefaLand interpreter (setting stefaland/python)", "WorkerNotStarted")
-        if not (root / "backend" / "worker.py").is_file():
-            raise WorkerError(f"no StefaLand backend in {root} (backend/worker.py missing): set the "
+        if not (root / "backend" / "service" / "worker.py").is_file():
+            raise WorkerError(f"no StefaLand backend in {root} (backend/service/worker.py missing): set the "
                               "project folder (setting stefaland/backend_root)", "WorkerNotStarted")
         env = {k: v for k, v in os.environ.items() if k not in ("PYTHONHOME", "PYTHONSTARTUP")}
         env["PYTHONUNBUFFERED"] = "1"
         env["PYTHONIOENCODING"] = "utf-8"
         try:
-            process = _Process([str(python), "-m", "backend.worker"], root, env, self._log)
+            process = _Process([str(python), "-m", "backend.service.worker"], root, env, self._log)
         except OSError as exc:
             raise WorkerError(f"could not start {python}: {exc}", "WorkerNotStarted") from exc
-        self._log(f"started worker pid {process.pid}: {python} -m backend.worker (cwd {root})")
+        self._log(f"started worker pid {process.pid}: {python} -m backend.service.worker (cwd {root})")
         return process
 
     def _running_process(self) -> _Process:
@@ -254,7 +254,7 @@ class WorkerClient:
         """Send one request and wait for its result.
 
         Args:
-            method: a name registered in ``backend/worker_methods.py``.
+            method: a name registered in ``backend/service/methods.py``.
             params: JSON-serialisable parameters.
             progress: called with (fraction 0-1, message) for each progress reply.
             is_cancelled: polled while waiting; when it returns True the worker is killed.

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from backend.paths import data_root
+from backend.core.paths import data_root
 
 #: Files the real-data tests read, relative to the data root.
 CAMELS_ATTRIBUTES = Path("camels_us/camels_attributes_v2.0")

@@ -14,7 +14,7 @@ from backend.model.checkpoint import BaseModel
 from backend.model.config import ModelConfig
 from backend.model.inputs import vocabulary_from
 from backend.model.mae import StefaLandMAE
-from backend.tasks.landslide import LandslideModel, new_model
+from backend.tasks.landslide.model import LandslideModel, new_model
 
 LSL_BANDS = ["slope", "cplan", "cprof", "elev", "log10_carea"]
 

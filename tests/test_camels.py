@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from backend.core.errors import DataFormatError, DataNotFoundError
 from backend.data.camels import basin_area_km2, load_attributes, read_attribute_file
 from backend.data.variables import (
     STATIC_BY_NAME,
@@ -16,7 +17,6 @@ from backend.data.variables import (
     input_static_names,
     target_names,
 )
-from backend.errors import DataFormatError, DataNotFoundError
 
 HYDRO_COLUMNS = ("q_mean", "runoff_ratio", "slope_fdc", "baseflow_index", "stream_elas", "q5", "q95",
                  "high_q_freq", "high_q_dur", "low_q_freq", "low_q_dur", "zero_q_freq", "hfd_mean")
@@ -235,7 +235,7 @@ def test_basin_without_area_raises(tmp_path):
 # --- the command line -----------------------------------------------------------------------------------
 @pytest.mark.real_data
 def test_data_summary_core_lines(catalogue, monkeypatch):
-    from backend import cli_data
+    from backend.cli import data as cli_data
 
     monkeypatch.setattr(cli_data, "_EXTRA_SUMMARIES", {})  # ISMN/landslides are tested elsewhere
     text = "\n".join(cli_data.data_summary(catalogue.root))

@@ -6,8 +6,8 @@ import csv
 
 import pytest
 
-from backend.__main__ import main
-from backend.paths import MODELS_DIR, data_root
+from backend.cli import main
+from backend.core.paths import MODELS_DIR, data_root
 
 pytestmark = pytest.mark.skipif(
     not (MODELS_DIR / "stefaland_base.pt").exists() or not (data_root() / "camels_us").exists(),

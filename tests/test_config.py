@@ -10,8 +10,8 @@ from typing import Literal
 import pytest
 import yaml
 
-from backend.config import from_dict, load_config, save_config, to_dict
-from backend.errors import ConfigError
+from backend.core.config import from_dict, load_config, save_config, to_dict
+from backend.core.errors import ConfigError
 
 
 @dataclass

@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 
+from backend.core.errors import DataFormatError, DataNotFoundError
 from backend.data.caravan import index_caravan_files, read_caravan_csv
 from backend.data.daymet import read_daymet
 from backend.data.tabular import parse_float, read_delimited
@@ -15,7 +16,6 @@ from backend.data.timeseries import DailySeries
 from backend.data.units import to_mm_per_day
 from backend.data.usgs import read_usgs_streamflow
 from backend.data.variables import FORCING_VARIABLES
-from backend.errors import DataFormatError, DataNotFoundError
 
 DAYMET = "camels_us/basin_mean_forcing/daymet/01/01022500_lump_cida_forcing_leap.txt"
 USGS = "camels_us/usgs_streamflow/01/01022500_streamflow_qc.txt"

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from backend.__main__ import main
+from backend.cli import main
+from backend.core.paths import MODELS_DIR, data_root
 from backend.data.geojson_polygon import read_polygon
-from backend.paths import MODELS_DIR, data_root
 
 BOX = [[[-69.9, 46.5], [-69.5, 46.5], [-69.5, 46.8], [-69.9, 46.8], [-69.9, 46.5]]]
 

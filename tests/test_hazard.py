@@ -10,12 +10,12 @@ import pytest
 from landslide_fixtures import LSL_BANDS, make_raster, small_model, tiny_base
 from osgeo import gdal, osr
 
-import backend.tasks.hazard as hazard
-from backend.__main__ import main as cli_main
-from backend.errors import DataFormatError
-from backend.tasks.hazard import NODATA, classify, quantile_breaks, write_hazard_map
-from backend.tasks.landslide import save_landslide_adapter
-from backend.tasks.landslide_service import hazard_request
+import backend.tasks.landslide.hazard as hazard
+from backend.cli import main as cli_main
+from backend.core.errors import DataFormatError
+from backend.service.landslide import hazard_request
+from backend.tasks.landslide.hazard import NODATA, classify, quantile_breaks, write_hazard_map
+from backend.tasks.landslide.model import save_landslide_adapter
 
 gdal.UseExceptions()
 

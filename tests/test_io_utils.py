@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from backend.io_utils import atomic_path, ensure_not_bundled, write_atomic, write_text_atomic
-from backend.paths import MODELS_DIR
+from backend.core.atomic_io import atomic_path, ensure_not_bundled, write_atomic, write_text_atomic
+from backend.core.paths import MODELS_DIR
 
 
 @pytest.fixture(autouse=True)

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from backend.core.errors import DataFormatError, DataNotFoundError
 from backend.data.ismn import (
     IsmnSeries,
     IsmnStation,
@@ -19,7 +20,6 @@ from backend.data.ismn import (
     summarize_ismn,
     top_layer_soil_moisture,
 )
-from backend.errors import DataFormatError, DataNotFoundError
 
 ISMN = ismn_dir()
 real_data = pytest.mark.skipif(not ISMN.is_dir(), reason=f"real ISMN data not unpacked at {ISMN} (make data)")

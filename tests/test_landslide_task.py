@@ -10,13 +10,27 @@ import pytest
 import torch
 from landslide_fixtures import LSL_BANDS, lsl_like, small_model, tiny_base
 
+from backend.core.errors import CheckpointError
 from backend.data.landslides import landslides_dir, read_landslide_points, read_raster_window
-from backend.errors import CheckpointError
-from backend.finetune.trainer import FitConfig
 from backend.model.checkpoint import BaseModel
 from backend.model.service import location_embeddings, location_from_values
-from backend.tasks.hazard import band_indices, scan_ranges
-from backend.tasks.landslide import (
+from backend.tasks.landslide.cv import (
+    LogisticRegression,
+    PointSet,
+    kmeans_blocks,
+    roc_auc,
+    spatial_folds,
+)
+from backend.tasks.landslide.features import (
+    EncoderLattice,
+    camels_attributes,
+    degrees_to_m_per_km,
+    encode_static,
+    match_vocabulary,
+    to_latlon,
+)
+from backend.tasks.landslide.hazard import band_indices, scan_ranges
+from backend.tasks.landslide.model import (
     TrainSettings,
     area_centre,
     covariate_matrix,
@@ -26,21 +40,7 @@ from backend.tasks.landslide import (
     save_landslide_adapter,
     train,
 )
-from backend.tasks.landslide_cv import (
-    LogisticRegression,
-    PointSet,
-    kmeans_blocks,
-    roc_auc,
-    spatial_folds,
-)
-from backend.tasks.landslide_features import (
-    EncoderLattice,
-    camels_attributes,
-    degrees_to_m_per_km,
-    encode_static,
-    match_vocabulary,
-    to_latlon,
-)
+from backend.training.fit import FitConfig
 
 LSL = landslides_dir() / "ecuador_lsl" / "lsl.csv"
 TA = landslides_dir() / "ecuador_lsl" / "ta.tif"

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from osgeo import gdal, osr
 
+from backend.core.errors import DataFormatError, DataNotFoundError
 from backend.data.landslides import (
     iter_raster_tiles,
     landslides_dir,
@@ -18,7 +19,6 @@ from backend.data.landslides import (
     read_raster_window,
     summarize_landslides,
 )
-from backend.errors import DataFormatError, DataNotFoundError
 
 LANDSLIDES = landslides_dir()
 real_data = pytest.mark.skipif(not LANDSLIDES.is_dir(),

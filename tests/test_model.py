@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import torch
 
+from backend.core.errors import CheckpointError
 from backend.data.normalization import Normalizer
 from backend.data.variables import FORCING_VARIABLES, STATIC_BY_NAME, STATIC_GROUPS, Kind, input_static_names
-from backend.errors import CheckpointError
 from backend.model import checkpoint as checkpoint_module
 from backend.model.batch import Batch, Visibility
 from backend.model.checkpoint import FORMAT, file_sha256, load_base_model, save_base_model

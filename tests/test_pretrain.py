@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from backend.config import load_config
+from backend.core.config import load_config
 from backend.data.basin_arrays import load_basin_arrays
 from backend.data.catalogue import BasinCatalogue
 from backend.data.normalization import Normalizer, transform_static
@@ -23,7 +23,7 @@ from backend.data.variables import STATIC_VARIABLES
 from backend.model.checkpoint import load_base_model
 from backend.model.config import MaskingConfig, ModelConfig
 from backend.model.losses import reconstruction_loss
-from backend.train.pretrain import PretrainConfig, Pretrainer
+from backend.training.pretrain import PretrainConfig, Pretrainer
 
 torch.set_num_threads(1)
 

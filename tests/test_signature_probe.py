@@ -15,7 +15,7 @@ from backend.benchmarks.signature_probe import (
     state_features,
     static_token_features,
 )
-from backend.paths import MODELS_DIR, data_root
+from backend.core.paths import MODELS_DIR, data_root
 
 
 def _folds(n: int, k: int = 5) -> list[np.ndarray]:

@@ -8,17 +8,17 @@ import numpy as np
 import pytest
 import torch
 
+from backend.core.errors import CheckpointError, DataFormatError
 from backend.data.camels import AttributeTable
 from backend.data.normalization import Normalizer
 from backend.data.variables import FORCING_VARIABLES, Kind, input_static_names
-from backend.errors import CheckpointError, DataFormatError
 from backend.model.checkpoint import BaseModel
 from backend.model.config import ModelConfig
 from backend.model.inputs import LocationData, vocabulary_from
 from backend.model.mae import StefaLandMAE
 from backend.model.service import reconstruct_statics
-from backend.tasks import soil_composition as sc
-from backend.tasks.soil_moisture import (
+from backend.tasks.soil import composition as sc
+from backend.tasks.soil.moisture import (
     SoilMoistureModel,
     daily_states,
     load_model,
@@ -26,8 +26,8 @@ from backend.tasks.soil_moisture import (
     save_model,
     time_block_masks,
 )
-from backend.tasks.soil_probes import nearest_basin, read_probe_csvs
-from backend.tasks.tabular_baselines import knn_cv, knn_predict, nearest_location, ridge_cv, ridge_fit
+from backend.tasks.soil.probes import nearest_basin, read_probe_csvs
+from backend.training.tabular_baselines import knn_cv, knn_predict, nearest_location, ridge_cv, ridge_fit
 
 # ------------------------------------------------------------------------------------------ fixtures
 
@@ -156,7 +156,7 @@ def test_zero_shot_matches_reconstruct_statics(tiny_base: BaseModel) -> None:
 
 
 def test_head_trains_saves_and_is_tied_to_its_base(tiny_base: BaseModel, tmp_path: Path) -> None:
-    from backend.finetune.trainer import FitConfig
+    from backend.training.fit import FitConfig
 
     rng = np.random.default_rng(0)
     n = 120
@@ -195,8 +195,8 @@ def test_daily_states_cover_every_day_with_its_week(tiny_base: BaseModel) -> Non
 
 
 def test_soil_moisture_model_runs_and_round_trips(tiny_base: BaseModel, tmp_path: Path) -> None:
-    from backend.tasks.soil_moisture import ProbeInputs
-    from backend.tasks.soil_probes import NearestBasin
+    from backend.tasks.soil.moisture import ProbeInputs
+    from backend.tasks.soil.probes import NearestBasin
 
     torch.manual_seed(0)
     config = {"d_state": 16, "d_extra": 6, "hidden": 8, "rnn": 4, "dropout": 0.0, "mean": 0.2, "scale": 0.05}
@@ -252,7 +252,7 @@ def test_probe_csvs_read_and_reject_percent(tmp_path: Path) -> None:
 
 
 def test_soil_moisture_period_is_checked() -> None:
-    from backend.tasks.soil_moisture_service import check_period
+    from backend.service.soil_moisture import check_period
 
     assert check_period("2010-01-01", "2010-12-31")[0] == np.datetime64("2010-01-01")
     with pytest.raises(ValueError, match="outside the Daymet"):

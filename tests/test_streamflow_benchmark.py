@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from backend.benchmarks.streamflow import StreamflowBenchmarkConfig, run_benchmark, write_report
-from backend.finetune.trainer import FitConfig
-from backend.paths import MODELS_DIR, data_root
-from backend.tasks.streamflow.training import StreamflowTrainConfig
+from backend.core.paths import MODELS_DIR, data_root
+from backend.tasks.streamflow.train import StreamflowTrainConfig
+from backend.training.fit import FitConfig
 
 pytestmark = pytest.mark.skipif(
     not (MODELS_DIR / "stefaland_base.pt").exists() or not (data_root() / "caravan").exists(),
@@ -65,7 +65,7 @@ def test_benchmark_data_uses_the_base_model_it_is_given(tmp_path: Path) -> None:
 def test_ensemble_scores_the_members_mean_flow_and_resumes_per_member(tmp_path: Path) -> None:
     from backend.benchmarks.streamflow import run_ensemble, streamflow_benchmark_data
     from backend.data.splits import TEST_PERIOD
-    from backend.tasks.streamflow.training import score_predictions
+    from backend.tasks.streamflow.train import score_predictions
 
     cfg = StreamflowBenchmarkConfig(
         k=2, models=["lstm"], include_pur=False, max_basins=12, max_folds=1, ensemble=2,

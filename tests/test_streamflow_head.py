@@ -9,9 +9,9 @@ import pytest
 import torch
 from torch import nn
 
-from backend.config import ConfigError, load_config
-from backend.finetune.trainer import SCHEDULES, FitConfig, fit
+from backend.core.config import ConfigError, load_config
 from backend.tasks.streamflow.networks import AdapterLSTM, DailyInputs, HeadConfig
+from backend.training.fit import SCHEDULES, FitConfig, fit
 
 D_STATE, N_FORCINGS, N_STATICS = 12, 6, 5
 

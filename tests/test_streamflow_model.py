@@ -16,18 +16,18 @@ import numpy as np
 import pytest
 import torch
 
-from backend import progress as progress_module
-from backend.config import load_config
+from backend.core import progress as progress_module
+from backend.core.config import load_config
+from backend.core.errors import CheckpointError
+from backend.core.paths import PROJECT_ROOT
 from backend.data.normalization import Normalizer
 from backend.data.variables import FORCING_VARIABLES, Kind, input_static_names
-from backend.errors import CheckpointError
 from backend.model.checkpoint import load_base_model, save_base_model
 from backend.model.config import ModelConfig
 from backend.model.inputs import vocabulary_from
 from backend.model.mae import StefaLandMAE
 from backend.model.service import get_base_model
-from backend.paths import PROJECT_ROOT
-from backend.tasks import streamflow_service
+from backend.service import streamflow as streamflow_service
 from backend.tasks.streamflow.adapter_io import load_streamflow_adapter, save_streamflow_adapter
 from backend.tasks.streamflow.gauge_run import (
     ADAPTER_NAME,
@@ -37,7 +37,7 @@ from backend.tasks.streamflow.gauge_run import (
     run_finetune,
 )
 from backend.tasks.streamflow.networks import HeadConfig
-from backend.tasks.streamflow.training import StreamflowModel
+from backend.tasks.streamflow.train import StreamflowModel
 from backend.tasks.streamflow.user_finetune import GaugeFinetuneConfig
 
 CFG = GaugeFinetuneConfig(steps=6, batch_size=4, loss_days=60, validate_every=3, patience=2, max_seconds=60)

@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from backend.core.errors import DataFormatError
+from backend.core.paths import MODELS_DIR
 from backend.data.units import to_mm_per_day
 from backend.data.user_gauges import check_user_dataset, load_user_dataset, validate_user_dataset
-from backend.errors import DataFormatError
-from backend.paths import MODELS_DIR
 from backend.tasks.streamflow.gauge_run import ADAPTER_NAME, check_out_dir
 
 GAUGES = "id,latitude,longitude,area_km2,elev_mean\nA1,42.0,-74.0,86.4,600\nB2,36.5,-77.8,100,\n"
@@ -199,7 +199,7 @@ def test_out_dir_inside_the_bundled_models_is_refused(tmp_path: Path, monkeypatc
 
 def test_validate_gauges_command_lists_the_problems(tmp_path: Path, capsys: pytest.CaptureFixture,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    from backend.__main__ import main
+    from backend.cli import main
 
     monkeypatch.setenv("STEFALAND_BASE_MODEL", str(tmp_path / "no_model.pt"))  # categories then go unchecked
     gauges, flow, forcings = write_dataset(tmp_path, flow=FLOW.replace("10,cms", "10,gallons"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from backend.io_utils import write_text_atomic
+from backend.core.atomic_io import write_text_atomic
 
 #: a report's hand-written part starts at this heading; regenerating the tables keeps it
 READING_HEADING = "## Reading (written by hand"

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from backend.benchmarks import print_and_write
+from backend.core.paths import PROJECT_ROOT
 from backend.data.landslides import (
     GLC_FILES,
     RASTER_FILES,
@@ -29,9 +30,7 @@ from backend.data.landslides import (
     read_raster_window,
 )
 from backend.model.service import get_base_model
-from backend.paths import PROJECT_ROOT
-from backend.tasks.landslide import complete_rows, covariate_matrix
-from backend.tasks.landslide_cv import (
+from backend.tasks.landslide.cv import (
     LOGISTIC,
     MODELS,
     SCRATCH,
@@ -43,7 +42,8 @@ from backend.tasks.landslide_cv import (
     cross_validate,
     spatial_folds,
 )
-from backend.tasks.landslide_features import camels_attributes, encode_static, match_vocabulary, to_latlon
+from backend.tasks.landslide.features import camels_attributes, encode_static, match_vocabulary, to_latlon
+from backend.tasks.landslide.model import complete_rows, covariate_matrix
 
 
 @dataclass(frozen=True)

@@ -16,15 +16,15 @@ import numpy as np
 import torch
 
 from backend.benchmarks import write_report_keeping_reading
+from backend.core.metrics import nse, r2
+from backend.core.progress import progress
+from backend.core.runtime import set_threads
 from backend.data.basin_arrays import load_basin_arrays
 from backend.data.catalogue import BasinCatalogue
-from backend.metrics import nse, r2
 from backend.model.batch import Visibility
 from backend.model.checkpoint import BaseModel
 from backend.model.inputs import camels_location_data, make_batch
 from backend.model.service import reconstruct_statics
-from backend.progress import progress
-from backend.runtime import set_threads
 
 
 @dataclass

@@ -29,15 +29,15 @@ import torch
 
 from backend.benchmarks import write_report_keeping_reading
 from backend.benchmarks.streamflow import streamflow_benchmark_data
+from backend.core.atomic_io import write_text_atomic
+from backend.core.progress import progress
+from backend.core.runtime import set_threads
 from backend.data.splits import pub_folds
-from backend.io_utils import write_text_atomic
 from backend.model.batch import Visibility
 from backend.model.checkpoint import BaseModel
+from backend.model.encoder_states import cached_encode_records, window_grid
 from backend.model.inputs import LocationData, make_batch, vocabulary_from
 from backend.model.mae import StefaLandMAE
-from backend.progress import progress
-from backend.runtime import set_threads
-from backend.tasks.encoder_states import cached_encode_records, window_grid
 
 SIGNATURES = ("q_mean", "runoff_ratio", "slope_fdc", "baseflow_index", "stream_elas", "q5", "q95", "high_q_freq",
               "high_q_dur", "low_q_freq", "low_q_dur", "zero_q_freq", "hfd_mean")

@@ -24,18 +24,17 @@ from pathlib import Path
 import numpy as np
 
 from backend.benchmarks import write_report_keeping_reading
+from backend.core.metrics import correlation, r2
+from backend.core.runtime import set_threads
 from backend.data.basin_arrays import load_basin_arrays
 from backend.data.camels import AttributeTable
 from backend.data.catalogue import BasinCatalogue
 from backend.data.normalization import transform_static
 from backend.data.splits import Fold, holdout_split, pub_folds
 from backend.data.variables import STATIC_BY_NAME, Kind, input_static_names
-from backend.finetune.trainer import FitConfig
-from backend.metrics import correlation, r2
 from backend.model.checkpoint import BaseModel
 from backend.model.inputs import camels_location_data
-from backend.runtime import set_threads
-from backend.tasks.soil_composition import (
+from backend.tasks.soil.composition import (
     COMPONENTS,
     HIDDEN_GROUP,
     SoilFeatures,
@@ -45,7 +44,8 @@ from backend.tasks.soil_composition import (
     soil_features,
     train_head,
 )
-from backend.tasks.tabular_baselines import knn_cv, nearest_location, ridge_cv
+from backend.training.fit import FitConfig
+from backend.training.tabular_baselines import knn_cv, nearest_location, ridge_cv
 
 PUBLISHED = ("Published reference (WoSIS soil profiles, points not basins; different data): StefaLand R² 0.26 "
              "clay, 0.50 sand vs random forest 0.21 / 0.34. Not comparable one to one with the basin-average "

@@ -21,16 +21,16 @@ from pathlib import Path
 import numpy as np
 
 from backend.benchmarks import write_report_keeping_reading
+from backend.core.metrics import correlation
+from backend.core.runtime import set_threads
 from backend.data.basin_arrays import BasinArrays, load_basin_arrays
 from backend.data.catalogue import BasinCatalogue
 from backend.data.variables import FORCING_VARIABLES
-from backend.finetune.trainer import FitConfig
-from backend.metrics import correlation
 from backend.model.checkpoint import BaseModel
-from backend.runtime import set_threads
-from backend.tasks.soil_moisture import ProbeInputs, predict_series, probe_inputs, time_block_masks, train_model
-from backend.tasks.soil_probes import DAYMET_PERIOD, Probe, ismn_probes
-from backend.tasks.tabular_baselines import ridge_cv
+from backend.tasks.soil.moisture import ProbeInputs, predict_series, probe_inputs, time_block_masks, train_model
+from backend.tasks.soil.probes import DAYMET_PERIOD, Probe, ismn_probes
+from backend.training.fit import FitConfig
+from backend.training.tabular_baselines import ridge_cv
 
 API_DECAYS: tuple[float, ...] = (0.5, 0.8, 0.9, 0.95, 0.98)
 

@@ -17,17 +17,17 @@ from pathlib import Path
 import numpy as np
 
 from backend.benchmarks import write_report_keeping_reading
-from backend.config import load_config, save_config
+from backend.core.atomic_io import save_npy_atomic, write_text_atomic
+from backend.core.config import load_config, save_config
+from backend.core.runtime import set_threads
 from backend.data.basin_arrays import load_basin_arrays
 from backend.data.catalogue import BasinCatalogue
 from backend.data.splits import TEST_PERIOD, TRAIN_PERIOD, Fold, pub_folds, pur_folds
-from backend.io_utils import save_npy_atomic, write_text_atomic
 from backend.model.checkpoint import BaseModel
+from backend.model.encoder_states import cached_encode_records
 from backend.model.service import get_base_model
-from backend.runtime import set_threads
-from backend.tasks.encoder_states import cached_encode_records
 from backend.tasks.streamflow.data import StreamflowData, camels_streamflow_data
-from backend.tasks.streamflow.training import (
+from backend.tasks.streamflow.train import (
     StreamflowTrainConfig,
     evaluate,
     predict_days,

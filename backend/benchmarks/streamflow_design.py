@@ -20,11 +20,11 @@ import numpy as np
 
 from backend.benchmarks import write_report_keeping_reading
 from backend.benchmarks.streamflow import prepare_run_dir, streamflow_benchmark_data
-from backend.config import load_config
+from backend.core.atomic_io import write_text_atomic
+from backend.core.config import load_config
 from backend.data.splits import TRAIN_PERIOD, pub_folds
-from backend.io_utils import write_text_atomic
 from backend.tasks.streamflow.networks import HeadConfig
-from backend.tasks.streamflow.training import StreamflowTrainConfig, train_streamflow
+from backend.tasks.streamflow.train import StreamflowTrainConfig, train_streamflow
 
 
 @dataclass

@@ -11,8 +11,8 @@ import numpy as np
 
 from backend.data.tabular import parse_dates, parse_float, read_delimited
 from backend.data.timeseries import DailySeries
-from backend.errors import DataFormatError
-from backend.paths import data_root
+from backend.core.errors import DataFormatError
+from backend.core.paths import data_root
 
 
 def caravan_csv_dir(root: Path | None = None, source: str = "camels") -> Path:

@@ -32,8 +32,8 @@ import numpy as np
 
 from backend.data.tabular import parse_dates, parse_float
 from backend.data.timeseries import DailySeries
-from backend.errors import DataFormatError, DataNotFoundError
-from backend.paths import data_root
+from backend.core.errors import DataFormatError, DataNotFoundError
+from backend.core.paths import data_root
 
 LOG = logging.getLogger(__name__)
 

@@ -22,8 +22,8 @@ import numpy as np
 from osgeo import gdal, osr
 
 from backend.data.tabular import MISSING_TOKENS, parse_float, read_delimited
-from backend.errors import DataFormatError, DataNotFoundError
-from backend.paths import data_root
+from backend.core.errors import DataFormatError, DataNotFoundError
+from backend.core.paths import data_root
 
 LOG = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from backend.errors import DataFormatError, DataNotFoundError
+from backend.core.errors import DataFormatError, DataNotFoundError
 
 MISSING_TOKENS = frozenset({"", "NA", "NaN", "nan", "-999", "-999.0", "-9999"})
 

@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from backend.errors import DataFormatError
+from backend.core.errors import DataFormatError
 
 #: cells that mean "no value" in the user format (``-999`` is NOT one: it is a negative number)
 MISSING_CELLS = frozenset({"", "na", "nan", "null"})

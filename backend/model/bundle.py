@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from backend.io_utils import write_atomic, write_text_atomic
+from backend.core.atomic_io import write_atomic, write_text_atomic
 from backend.model.checkpoint import file_sha256, load_base_model
 
 BASE_MODEL_NAME = "stefaland_base.pt"

@@ -11,12 +11,12 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from backend.core.errors import CheckpointError
+from backend.core.tensor_files import load_tensor_payload, save_tensor_payload
 from backend.data.normalization import Normalizer
-from backend.errors import CheckpointError
 from backend.model.config import ModelConfig
 from backend.model.inputs import vocabulary_from
 from backend.model.mae import StefaLandMAE
-from backend.tensor_files import load_tensor_payload, save_tensor_payload
 
 FORMAT = "stefaland-base-v1"
 

@@ -1,4 +1,4 @@
-"""Hyperparameters of the model and of masking (typed, loaded from YAML by backend.config)."""
+"""Hyperparameters of the model and of masking (typed, loaded from YAML by backend.core.config)."""
 
 from __future__ import annotations
 

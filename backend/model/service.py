@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from backend.core.paths import MODELS_DIR
 from backend.data.variables import STATIC_BY_NAME
 from backend.model.batch import Batch, Visibility
 from backend.model.checkpoint import BaseModel, load_base_model
 from backend.model.inputs import LocationData, make_batch
-from backend.paths import MODELS_DIR
 
 BUNDLED_BASE = MODELS_DIR / "stefaland_base.pt"
 

@@ -1,4 +1,4 @@
-"""The worker client against the real worker process (``python -m backend.worker``)."""
+"""The worker client against the real worker process (``python -m backend.service.worker``)."""
 
 from __future__ import annotations
 
@@ -87,10 +87,10 @@ def test_missing_interpreter_is_explained(tmp_path):
 
 def test_registered_but_missing_methods_are_not_available(monkeypatch):
     """A registered target whose module or function does not exist answers "not available", never a result."""
-    from backend import worker_methods
+    from backend.service import methods as worker_methods
 
     monkeypatch.setitem(worker_methods.METHODS, "ghost_module", "backend.tasks.no_such_service:run")
-    monkeypatch.setitem(worker_methods.METHODS, "ghost_function", "backend.worker:no_such_function")
+    monkeypatch.setitem(worker_methods.METHODS, "ghost_function", "backend.service.worker:no_such_function")
     for name in ("ghost_module", "ghost_function"):
         with pytest.raises(worker_methods.MethodNotAvailableError,
                            match=f"method {name} is not available in this backend version"):
@@ -102,7 +102,7 @@ def test_stdout_carries_only_protocol_lines():
     requests = [{"id": "a", "method": "ping", "params": {}}, "not json",
                 {"id": "b", "method": "data_summary", "params": {}}, {"id": "c", "method": "nope", "params": {}}]
     text = "\n".join(r if isinstance(r, str) else json.dumps(r) for r in requests) + "\n"
-    done = subprocess.run([str(VENV_PYTHON), "-m", "backend.worker"], input=text, capture_output=True,
+    done = subprocess.run([str(VENV_PYTHON), "-m", "backend.service.worker"], input=text, capture_output=True,
                           text=True, cwd=PROJECT_ROOT, timeout=120, check=True)
     replies = [json.loads(line) for line in done.stdout.splitlines()]
     finals = [r for r in replies if r["type"] != "progress"]

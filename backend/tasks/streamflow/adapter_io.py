@@ -5,11 +5,11 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from backend.finetune.adapter_file import load_weights, read_adapter, save_adapter
+from backend.core.paths import MODELS_DIR
 from backend.model.checkpoint import BaseModel
-from backend.paths import MODELS_DIR
 from backend.tasks.streamflow.networks import HeadConfig
-from backend.tasks.streamflow.training import StreamflowModel
+from backend.tasks.streamflow.train import StreamflowModel
+from backend.training.adapter_file import load_weights, read_adapter, save_adapter
 
 TASK = "streamflow"
 BUNDLED_STREAMFLOW_ADAPTER = MODELS_DIR / "streamflow_adapter.pt"

@@ -9,17 +9,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from backend.config import load_config, to_dict
+from backend.core.atomic_io import write_text_atomic
+from backend.core.config import load_config, to_dict
+from backend.core.runtime import set_threads
 from backend.data.basin_arrays import load_basin_arrays
 from backend.data.catalogue import BasinCatalogue
 from backend.data.splits import TRAIN_PERIOD
-from backend.io_utils import write_text_atomic
+from backend.model.encoder_states import cached_encode_records
 from backend.model.service import get_base_model
-from backend.runtime import set_threads
-from backend.tasks.encoder_states import cached_encode_records
 from backend.tasks.streamflow.adapter_io import save_streamflow_adapter
 from backend.tasks.streamflow.data import camels_streamflow_data
-from backend.tasks.streamflow.training import StreamflowTrainConfig, evaluate, train_streamflow
+from backend.tasks.streamflow.train import StreamflowTrainConfig, evaluate, train_streamflow
 
 
 def train_bundled_adapter(config_path: Path, out: Path) -> Path:

@@ -10,8 +10,8 @@ import numpy as np
 from backend.data.basin_arrays import BasinArrays
 from backend.data.camels import AttributeTable
 from backend.model.checkpoint import BaseModel
+from backend.model.encoder_states import WindowGrid, window_grid
 from backend.model.inputs import LocationData, camels_location_data
-from backend.tasks.encoder_states import WindowGrid, window_grid
 
 
 @dataclass

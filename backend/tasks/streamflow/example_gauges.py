@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from backend.core.atomic_io import write_text_atomic
 from backend.data.caravan import read_caravan_csv
 from backend.data.catalogue import BasinCatalogue
 from backend.data.daymet import read_daymet
@@ -22,7 +23,6 @@ from backend.data.splits import TEST_PERIOD
 from backend.data.units import to_mm_per_day
 from backend.data.user_forcings import FORCING_COLUMNS
 from backend.data.variables import FORCING_VARIABLES
-from backend.io_utils import write_text_atomic
 
 EXAMPLE_SEED = 7
 FLOW_PERIOD: tuple[str, str] = TEST_PERIOD

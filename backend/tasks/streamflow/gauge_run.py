@@ -16,13 +16,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from backend.config import save_config
+from backend.core.atomic_io import write_text_atomic
+from backend.core.config import save_config
+from backend.core.errors import CheckpointError
+from backend.core.paths import MODELS_DIR
 from backend.data.user_gauges import UserDataset, load_user_dataset
-from backend.errors import CheckpointError
-from backend.io_utils import write_text_atomic
 from backend.model.checkpoint import BaseModel
 from backend.model.service import get_base_model
-from backend.paths import MODELS_DIR
 from backend.tasks.streamflow.adapter_io import (
     BUNDLED_STREAMFLOW_ADAPTER,
     load_streamflow_adapter,

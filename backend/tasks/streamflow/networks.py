@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from backend.finetune.adapter import ResidualAdapter
+from backend.training.adapter import ResidualAdapter
 
 
 @dataclass

@@ -14,17 +14,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from backend.core.atomic_io import write_text_atomic
+from backend.core.metrics import kge, nse
 from backend.data.catalogue import BasinCatalogue
-from backend.io_utils import write_text_atomic
-from backend.metrics import kge, nse
 from backend.model.batch import Visibility
 from backend.model.checkpoint import BaseModel
+from backend.model.encoder_states import window_grid
 from backend.model.inputs import make_batch
+from backend.model.locations import RawLocation, camels_location_inputs
 from backend.model.service import impute_attributes, location_from_values
-from backend.tasks.encoder_states import window_grid
-from backend.tasks.locations import RawLocation, camels_location_inputs
 from backend.tasks.streamflow.networks import DailyInputs
-from backend.tasks.streamflow.training import StreamflowModel
+from backend.tasks.streamflow.train import StreamflowModel
 
 
 @dataclass

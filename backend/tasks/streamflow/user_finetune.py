@@ -2,7 +2,7 @@
 
 Warm start from the bundled (or given) streamflow adapter; the base model's encoder stays frozen (its states
 are computed once, without gradients, and it is not part of the trained module). Loss NSE* as in
-:mod:`backend.tasks.streamflow.training`; early stopping on the median NSE of each gauge's time-split
+:mod:`backend.tasks.streamflow.train`; early stopping on the median NSE of each gauge's time-split
 validation part (:mod:`backend.tasks.streamflow.user_data`). If no fine-tuned step beats the warm start on
 validation, the warm-start weights are kept (and the report says so).
 
@@ -21,13 +21,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from backend import progress as progress_module
-from backend.finetune.trainer import FitConfig, FitResult, fit
-from backend.metrics import kge, nse
+from backend.core import progress as progress_module
+from backend.core.metrics import kge, nse
 from backend.model.checkpoint import BaseModel
-from backend.tasks.encoder_states import encode_records
-from backend.tasks.streamflow.training import NSE_EPSILON, StreamflowModel, _assemble, predict_days
+from backend.model.encoder_states import encode_records
+from backend.tasks.streamflow.train import NSE_EPSILON, StreamflowModel, _assemble, predict_days
 from backend.tasks.streamflow.user_data import PreparedGauges, sequence_start
+from backend.training.fit import FitConfig, FitResult, fit
 
 Report = Callable[[float, str], None]
 

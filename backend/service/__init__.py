@@ -1,0 +1,2 @@
+"""The worker process and its request handlers: the JSON-lines protocol, the method registry, the typed
+request schema and one handler module per task."""

@@ -1,0 +1,206 @@
+"""Worker methods for streamflow (see :mod:`backend.service.methods`); each is
+``fn(params: dict, report: Callable[[float, str], None]) -> dict`` with a JSON-serialisable result.
+
+- :func:`predict_request`: one CAMELS basin (or, with ``gauges_csv``/``forcings_dir``, a user gauge).
+- :func:`predict_location_request`: any point, with its forcings CSV or the nearest CAMELS basin's forcings.
+- :func:`validate_request`: every problem of a user dataset.
+- :func:`finetune_request`: fine-tune the streamflow adapter on user gauges.
+
+Base models (by path, in :func:`backend.model.service.get_base_model`) and adapters (by path, base model and
+file modification time, so a re-trained adapter is reloaded) stay loaded between calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from backend.core.errors import CheckpointError
+from backend.core.paths import data_root
+from backend.data.camels import basin_area_km2
+from backend.data.caravan import read_caravan_csv
+from backend.data.catalogue import BasinCatalogue
+from backend.data.daymet import read_daymet
+from backend.data.user_forcings import read_gauge_forcings
+from backend.data.user_gauges import AREA_ATTRIBUTE, check_user_dataset, load_user_dataset
+from backend.data.user_problems import Problems
+from backend.data.usgs import read_usgs_streamflow
+from backend.data.variables import FORCING_VARIABLES, Kind, input_static_names
+from backend.model.checkpoint import BaseModel
+from backend.model.locations import RawLocation, split_attributes
+from backend.model.service import get_base_model
+from backend.tasks.soil.probes import nearest_basin
+from backend.tasks.streamflow.adapter_io import BUNDLED_STREAMFLOW_ADAPTER, load_streamflow_adapter
+from backend.tasks.streamflow.gauge_run import FinetuneInputs, prediction_row, run_finetune
+from backend.tasks.streamflow.predict import StreamflowPrediction, predict_location, write_prediction_csv
+from backend.tasks.streamflow.train import StreamflowModel
+from backend.tasks.streamflow.user_data import predict_user_gauge
+from backend.tasks.streamflow.user_finetune import GaugeFinetuneConfig
+
+Report = Callable[[float, str], None]
+_ADAPTERS: dict[tuple[str, str, int], tuple[StreamflowModel, dict]] = {}
+
+
+def _base(params: dict[str, Any]) -> BaseModel:
+    return get_base_model(Path(params["model"]) if params.get("model") else None)
+
+
+def _adapter(params: dict[str, Any], base: BaseModel) -> tuple[StreamflowModel, dict]:
+    """The adapter of ``params['adapter']`` (default: bundled), loaded once per file version and base."""
+    path = Path(params.get("adapter") or BUNDLED_STREAMFLOW_ADAPTER).resolve()
+    key = (str(path), base.sha256, path.stat().st_mtime_ns if path.is_file() else 0)
+    if key not in _ADAPTERS:
+        model, cfg, _ = load_streamflow_adapter(path, base)
+        _ADAPTERS.clear()  # one adapter at a time: switching adapters should not pile up memory
+        _ADAPTERS[key] = (model, cfg)
+    return _ADAPTERS[key]
+
+
+@lru_cache(maxsize=2)
+def _catalogue(root: str) -> BasinCatalogue:
+    return BasinCatalogue.open(Path(root))
+
+
+def _camels_location(catalogue: BasinCatalogue, gauge_id: str) -> RawLocation:
+    """A CAMELS basin's attributes and Daymet forcings, read from its own files (no all-basin arrays)."""
+    table = catalogue.attributes
+    if gauge_id not in catalogue.daymet_files:
+        raise ValueError(f"basin {gauge_id} has no Daymet forcings in {data_root()}")
+    i = table.index(gauge_id)
+    numeric = {n: float(table.numeric[n][i]) for n in input_static_names(Kind.NUMERIC)
+               if not np.isnan(table.numeric[n][i])}
+    categorical = {n: str(table.categorical[n][i]) for n in input_static_names(Kind.CATEGORICAL)
+                   if table.categorical[n][i] is not None}
+    series = read_daymet(catalogue.daymet_files[gauge_id])
+    values = np.stack([series.values[v] for v in FORCING_VARIABLES], axis=1)
+    return RawLocation(gauge_id, (float(table.numeric["gauge_lat"][i]), float(table.numeric["gauge_lon"][i])),
+                       numeric, categorical, values, series.dates)
+
+
+def _camels_observed(catalogue: BasinCatalogue, gauge_id: str, dates: np.ndarray) -> np.ndarray | None:
+    """Observed flow (mm/day) on ``dates``: Caravan, else the CAMELS-format USGS file (as the demo layer says)."""
+    if gauge_id in catalogue.caravan_files:
+        series = read_caravan_csv(catalogue.caravan_files[gauge_id], ("streamflow",))
+    elif gauge_id in catalogue.usgs_files:
+        series = read_usgs_streamflow(catalogue.usgs_files[gauge_id], basin_area_km2(catalogue.attributes, gauge_id))
+    else:
+        return None
+    out = np.full(len(dates), np.nan, dtype=np.float32)
+    index = (series.dates - dates[0]).astype(np.int64)
+    inside = (index >= 0) & (index < len(dates))
+    out[index[inside]] = series.values["streamflow"][inside]
+    return out if np.isfinite(out).any() else None
+
+
+def _written(result: StreamflowPrediction, params: dict[str, Any]) -> dict[str, Any]:
+    path = write_prediction_csv(result, Path(params["out_csv"]), overwrite=bool(params.get("overwrite", True)))
+    row = prediction_row(result, path)
+    row["gauge_id"] = row.pop("id")
+    return row
+
+
+def predict_request(params: dict[str, Any], report: Report) -> dict[str, Any]:
+    """Params gauge_id, start, end, out_csv; optional adapter, model; optional gauges_csv + forcings_dir
+    (+ streamflow_csv) for a user gauge instead of a CAMELS basin.
+
+    Result: csv, gauge_id, n_days, nse, kge (None without observations), has_observations, imputed,
+    forcing_source, mean_flow.
+    """
+    gauge_id = str(params["gauge_id"])
+    report(0.05, "loading the models")
+    base = _base(params)
+    model, cfg = _adapter(params, base)
+    warmup = int(cfg["warmup_days"])
+    report(0.3, f"predicting {gauge_id}")
+    if params.get("gauges_csv"):
+        dataset = load_user_dataset(Path(params["gauges_csv"]), Path(params["streamflow_csv"])
+                                    if params.get("streamflow_csv") else None, Path(params["forcings_dir"]),
+                                    base.normalizer.vocabularies)
+        result = predict_user_gauge(base, model, dataset, gauge_id, params["start"], params["end"], warmup)
+    else:
+        catalogue = _catalogue(str(data_root()))
+        location = _camels_location(catalogue, gauge_id)
+        observed = _camels_observed(catalogue, gauge_id, location.dates)
+        result = predict_location(base, model, location, params["start"], params["end"], warmup, observed)
+        result.forcing_source = f"Daymet basin mean of {gauge_id} (CAMELS)"
+    return _written(result, params)
+
+
+def predict_location_request(params: dict[str, Any], report: Report) -> dict[str, Any]:
+    """Params lat, lon, start, end, out_csv; optional attributes {name: value} (``area_km2`` accepted),
+    forcings_csv (``date,prcp,srad,tmax,tmin,vp,dayl``), id, adapter, model. Without a forcings CSV the
+    Daymet forcings of the nearest CAMELS basin (by gauge location) are used, and the answer says which.
+
+    Result: like :func:`predict_request`, plus given/imputed/ignored attributes and nearest_basin.
+    """
+    lat, lon = float(params["lat"]), float(params["lon"])
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise ValueError(f"lat/lon {lat}, {lon} out of range (WGS84 degrees)")
+    report(0.05, "loading the models")
+    base = _base(params)
+    model, cfg = _adapter(params, base)
+    numeric, categorical, ignored = split_attributes(
+        base, dict(params.get("attributes") or {}), empty_text_missing=True, aliases={"area_km2": AREA_ATTRIBUTE},
+        name_unknown_categories=True)
+    nearest = None
+    if params.get("forcings_csv"):
+        problems = Problems()
+        forcings = read_gauge_forcings("csv", Path(params["forcings_csv"]), problems)
+        problems.raise_first()
+        values, dates, source = forcings.values, forcings.dates, f"{params['forcings_csv']} (forcings CSV)"
+    else:
+        catalogue = _catalogue(str(data_root()))
+        basin = nearest_basin(lat, lon, catalogue.attributes, catalogue.with_forcings_and_attributes)
+        series = read_daymet(catalogue.daymet_files[basin.gauge_id])
+        values = np.stack([series.values[v] for v in FORCING_VARIABLES], axis=1)
+        dates = series.dates
+        nearest = {"gauge_id": basin.gauge_id, "distance_km": round(basin.distance_km, 1)}
+        source = (f"Daymet basin mean of the nearest CAMELS basin {basin.gauge_id} "
+                  f"({basin.distance_km:.0f} km from the point)")
+    location = RawLocation(str(params.get("id") or "location"), (lat, lon), numeric, categorical, values, dates)
+    report(0.3, "imputing attributes and predicting")
+    result = predict_location(base, model, location, params["start"], params["end"], int(cfg["warmup_days"]))
+    result.forcing_source = source
+    row = _written(result, params)
+    row.update({"given": sorted(numeric) + sorted(categorical), "ignored": ignored, "nearest_basin": nearest})
+    return row
+
+
+def validate_request(params: dict[str, Any], report: Report) -> dict[str, Any]:
+    """Params gauges_csv, streamflow_csv, forcings_dir -> {"problems": [...], "notes": [...]}.
+
+    Categorical attribute values are checked against the base model's categories when it can be loaded.
+    """
+    report(0.1, "checking the files")
+    try:
+        vocabularies = _base(params).normalizer.vocabularies
+    except CheckpointError:
+        vocabularies = None
+    streamflow = Path(params["streamflow_csv"]) if params.get("streamflow_csv") else None
+    problems, notes = check_user_dataset(Path(params["gauges_csv"]), streamflow, Path(params["forcings_dir"]),
+                                         vocabularies)
+    return {"problems": problems, "notes": notes}
+
+
+def finetune_request(params: dict[str, Any], report: Report) -> dict[str, Any]:
+    """Params gauges_csv, streamflow_csv, forcings_dir, out_dir; optional steps, adapter, model, overwrite.
+
+    Result: adapter (path), metrics {gauge id: validation NSE}, report (path of report.md), the medians
+    before/after, kept_warm_start, skipped gauges and notes.
+    """
+    inputs = FinetuneInputs(Path(params["gauges_csv"]), Path(params["streamflow_csv"]),
+                            Path(params["forcings_dir"]), Path(params["model"]) if params.get("model") else None,
+                            Path(params["adapter"]) if params.get("adapter") else None)
+    cfg = GaugeFinetuneConfig(steps=int(params["steps"])) if params.get("steps") else GaugeFinetuneConfig()
+    out_dir = Path(params["out_dir"])
+    summary = run_finetune(inputs, out_dir, cfg, overwrite=bool(params.get("overwrite", False)), report=report)
+    return {"adapter": summary["adapter"], "report": str(out_dir / "report.md"),
+            "metrics": {g["id"]: g["validation_nse"] for g in summary["gauges"]},
+            "median_validation_nse": summary["median_validation_nse"],
+            "median_validation_nse_before": summary["median_validation_nse_before"],
+            "kept_warm_start": summary["kept_warm_start"], "skipped": summary["skipped"],
+            "notes": summary["notes"], "seconds": summary["total_seconds"]}

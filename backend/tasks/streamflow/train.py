@@ -1,0 +1,186 @@
+"""Training and evaluation of a streamflow network on CAMELS-style data.
+
+Loss: NSE* (Kratzert et al. 2019): squared error per day divided by (sigma_b + 0.1)², sigma_b the basin's
+flow standard deviation in the training period, so basins of very different size count alike.
+Early stopping: median NSE on validation basins (a seeded part of the training basins) in the training
+period. Test basins are never touched during training.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from backend.core.metrics import kge, nse
+from backend.model.batch import Visibility
+from backend.model.checkpoint import BaseModel
+from backend.model.encoder_states import daily_states
+from backend.model.inputs import make_batch
+from backend.tasks.streamflow.data import StreamflowData, basin_flow_scale
+from backend.tasks.streamflow.networks import NETWORKS, DailyInputs, HeadConfig, build_head
+from backend.training.fit import FitConfig, FitResult, fit
+
+NSE_EPSILON = 0.1
+
+
+@dataclass
+class StreamflowTrainConfig:
+    """Sequence and optimisation settings of a streamflow fit."""
+
+    warmup_days: int = 180
+    loss_days: int = 270
+    batch_size: int = 32
+    fit: FitConfig = field(default_factory=lambda: FitConfig(steps=300, learning_rate=2e-3, validate_every=50,
+                                                              patience=3))
+    head: HeadConfig = field(default_factory=HeadConfig)
+    validation_fraction: float = 0.1
+    scratch_learning_rate: float = 5e-4
+    scratch_steps: int = 0  # 0 = ``fit.steps``; the scratch encoder trains too, so a step costs far more
+
+
+class StreamflowModel(nn.Module):
+    """A network plus what it needs to run: target scaling and, for ``scratch``, its own encoder."""
+
+    def __init__(self, name: str, base: BaseModel, n_statics: int, cfg: HeadConfig,
+                 flow_mean: float, flow_std: float) -> None:
+        super().__init__()
+        self.name = name
+        self.encoder_mode = NETWORKS[name][1]
+        d = base.config.d_model
+        self.head = build_head(name, d, len(base.normalizer.forcing_names), n_statics, cfg)
+        self.register_buffer("flow_mean", torch.tensor(float(flow_mean)))
+        self.register_buffer("flow_std", torch.tensor(float(flow_std)))
+        if self.encoder_mode == "trainable_random":
+            from backend.model.mae import StefaLandMAE
+
+            torch.manual_seed(0)
+            self.encoder = StefaLandMAE(base.config, base.model.vocab)
+
+    def forward(self, x: DailyInputs) -> torch.Tensor:
+        """Daily flow in mm/day (not clipped, so the loss sees negative errors too)."""
+        return self.head(x) * self.flow_std + self.flow_mean
+
+
+def _assemble(model: StreamflowModel, data: StreamflowData, base: BaseModel, rows: np.ndarray,
+              days: np.ndarray) -> DailyInputs:
+    """Inputs of sequences: basins ``rows`` (B,) on day indices ``days`` (B, S)."""
+    loc = data.locations
+    forcings = torch.from_numpy(loc.forcings[rows[:, None], days])
+    statics = torch.from_numpy(loc.statics[rows])
+    states = None
+    if model.encoder_mode == "frozen_pretrained":
+        states = torch.from_numpy(daily_states(data.states, data.grid, rows, days))
+    elif model.encoder_mode == "trainable_random":
+        states = _scratch_states(model, data, base, rows, days)
+    elif model.encoder_mode == "zeros":
+        states = torch.zeros(*days.shape, base.config.d_model)
+    return DailyInputs(states, forcings, statics)
+
+
+def _scratch_states(model: StreamflowModel, data: StreamflowData, base: BaseModel, rows: np.ndarray,
+                    days: np.ndarray) -> torch.Tensor:
+    """Run the trainable encoder once on every (basin, grid window) the sequences touch (with gradients)."""
+    grid, cfg = data.grid, base.config
+    windows = grid.day_window[days]  # (B, S)
+    pairs = np.unique(np.stack([np.repeat(rows[:, None], days.shape[1], 1), windows], -1).reshape(-1, 2), axis=0)
+    batch = make_batch(data.locations, pairs[:, 0], grid.starts[pairs[:, 1]], cfg.patch_days, cfg.window_patches)
+    states = model.encoder.encode(batch, Visibility.everything_observed(batch)).time  # (P, N, d)
+    lookup = {(int(r), int(w)): k for k, (r, w) in enumerate(pairs)}
+    index = np.array([[lookup[(int(r), int(w))] for w in windows[b]] for b, r in enumerate(rows)])
+    return states[torch.from_numpy(index), torch.from_numpy(grid.day_patch[days])]
+
+
+def _sample(data: StreamflowData, rows: np.ndarray, period: tuple[int, int], cfg: StreamflowTrainConfig,
+            rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Random sequences whose loss days lie in ``period`` (warm-up days may precede it)."""
+    lo, hi = period
+    picks = rows[rng.integers(0, len(rows), cfg.batch_size)]
+    first_loss = rng.integers(lo, hi - cfg.loss_days + 1, cfg.batch_size)
+    starts = np.maximum(first_loss - cfg.warmup_days, 0)
+    length = cfg.warmup_days + cfg.loss_days
+    starts = np.minimum(starts, len(data.dates) - length)
+    return picks, starts[:, None] + np.arange(length)[None, :]
+
+
+def train_streamflow(name: str, base: BaseModel, data: StreamflowData, train_ids: list[str],
+                     period: tuple[str, str], cfg: StreamflowTrainConfig, seed: int = 0,
+                     should_stop=None) -> tuple[StreamflowModel, FitResult, list[str]]:  # noqa: ANN001
+    """Fit a named network on ``train_ids`` in ``period``; early stopping on a seeded validation subset."""
+    lo, hi = data.day_index(period[0]), data.day_index(period[1]) + 1
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(sorted(train_ids))
+    n_val = max(1, int(round(cfg.validation_fraction * len(order))))
+    val_ids, fit_ids = sorted(order[:n_val].tolist()), sorted(order[n_val:].tolist())
+    fit_rows = data.rows(fit_ids)
+    flow = data.streamflow_mm_per_day
+    scale = basin_flow_scale(flow, lo, hi)
+    fit_rows = fit_rows[~np.isnan(scale[fit_rows])]
+    observed = flow[fit_rows, lo:hi]
+    torch.manual_seed(seed)
+    model = StreamflowModel(name, base, loc_statics(data), cfg.head, float(np.nanmean(observed)),
+                            float(np.nanstd(observed)))
+    weights = torch.from_numpy(1.0 / (np.nan_to_num(scale, nan=1.0) + NSE_EPSILON) ** 2).float()
+
+    def loss_on_batch(batch_rng: np.random.Generator) -> torch.Tensor:
+        rows, days = _sample(data, fit_rows, (lo, hi), cfg, batch_rng)
+        prediction = model(_assemble(model, data, base, rows, days))[:, cfg.warmup_days :]
+        target_days = days[:, cfg.warmup_days :]
+        target = torch.from_numpy(flow[rows[:, None], target_days])
+        in_period = torch.from_numpy((target_days >= lo) & (target_days < hi))
+        mask = ~torch.isnan(target) & in_period
+        error = (prediction - torch.nan_to_num(target)) ** 2 * weights[rows].unsqueeze(1)
+        return (error * mask).sum() / mask.sum().clamp(min=1)
+
+    val_rows = data.rows(val_ids)
+
+    def validation_score() -> float:
+        sim = predict_days(model, data, base, val_rows, lo, hi, cfg.warmup_days)
+        scores = [nse(flow[r, lo:hi], sim[k]) for k, r in enumerate(val_rows)]
+        return float(np.nanmedian(scores))
+
+    fit_cfg = cfg.fit
+    if model.encoder_mode == "trainable_random":
+        fit_cfg = dataclasses.replace(fit_cfg, learning_rate=cfg.scratch_learning_rate,
+                                      steps=cfg.scratch_steps or fit_cfg.steps)
+    result = fit(model, loss_on_batch, validation_score, fit_cfg, label=f"train {name}", should_stop=should_stop)
+    return model, result, val_ids
+
+
+def loc_statics(data: StreamflowData) -> int:
+    return int(data.locations.statics.shape[1])
+
+
+@torch.no_grad()
+def predict_days(model: StreamflowModel, data: StreamflowData, base: BaseModel, rows: np.ndarray, lo: int,
+                 hi: int, warmup_days: int, chunk: int = 64) -> np.ndarray:
+    """Daily flow (len(rows), hi - lo) in mm/day, clipped at 0; the LSTM warms up on the preceding days."""
+    model.eval()
+    start = max(0, lo - warmup_days)
+    days = np.arange(start, hi)
+    out = []
+    for k in range(0, len(rows), chunk):
+        part = rows[k : k + chunk]
+        sim = model(_assemble(model, data, base, part, np.broadcast_to(days, (len(part), len(days)))))
+        out.append(sim[:, lo - start :].clamp(min=0).numpy())
+    return np.concatenate(out) if out else np.zeros((0, hi - lo))
+
+
+def evaluate(model: StreamflowModel, data: StreamflowData, base: BaseModel, gauge_ids: list[str],
+             period: tuple[str, str], warmup_days: int) -> list[dict[str, float | str]]:
+    """Per-basin NSE and KGE in ``period``."""
+    lo, hi = data.day_index(period[0]), data.day_index(period[1]) + 1
+    sim = predict_days(model, data, base, data.rows(gauge_ids), lo, hi, warmup_days)
+    return score_predictions(sim, data, gauge_ids, period)
+
+
+def score_predictions(sim: np.ndarray, data: StreamflowData, gauge_ids: list[str],
+                      period: tuple[str, str]) -> list[dict[str, float | str]]:
+    """Per-basin NSE and KGE of daily flow ``sim`` (len(gauge_ids), days of ``period``) against observations."""
+    lo, hi = data.day_index(period[0]), data.day_index(period[1]) + 1
+    flow = data.streamflow_mm_per_day
+    return [{"gauge_id": g, "nse": nse(flow[r, lo:hi], sim[k]), "kge": kge(flow[r, lo:hi], sim[k])}
+            for k, (g, r) in enumerate(zip(gauge_ids, data.rows(gauge_ids), strict=True))]

@@ -1,0 +1,2 @@
+"""Training: the one early-stopping fit loop, masked NSE loss, pretraining, residual adapters and their files,
+and the tabular baselines."""
