@@ -14,8 +14,8 @@ Two ways to get the encoder's location vector:
   slopes spanning a raster's range, at the raster centre's lat/lon) and interpolates
   multilinearly per cell. A raster spans a few km, so with one lat/lon for the whole raster the encoder's
   output is a smooth function of (elevation, slope) alone; the lattice makes a 159k-cell map take a few
-  hundred encoder passes instead of 159k. ``tests/test_landslide_task.py`` checks on the 350 Ecuador points
-  that lattice features give the same probabilities as exact encoding.
+  hundred encoder passes instead of 159k. ``tests/backend/tasks/landslide/test_landslide_task.py`` checks on
+  the 350 Ecuador points that lattice features give the same probabilities as exact encoding.
 """
 
 from __future__ import annotations

@@ -252,7 +252,7 @@ def test_cli_data_summary(real_root):
     import subprocess
     import sys
 
-    project = Path(__file__).resolve().parent.parent
+    project = Path(__file__).resolve().parents[3]
     python = project / ".venv" / "bin" / "python"
     env = dict(os.environ, STEFALAND_DATA=str(real_root))
     done = subprocess.run([str(python if python.exists() else sys.executable), "-m", "backend", "data",
