@@ -46,8 +46,9 @@ NOTES: list[str] = [
     "8 elevations x 32 slopes spanning the raster's range once and interpolates bilinearly per cell; the "
     "adapter and head then run on every cell in tiles of 256 x 256 cells (8,192 cells per forward pass). "
     "`tests/backend/tasks/landslide/test_landslide_task.py` checks on the 350 Ecuador points that lattice "
-    "features give the same probabilities as exact per-point encoding (mean absolute difference < 0.01, max < 0.05; the measurement "
-    "for the adapter above is printed above). Training points use exact encoding at their area centre.",
+    "features give the same probabilities as exact per-point encoding (mean absolute difference < 0.01, "
+    "max < 0.05; the measurement for the adapter above is printed above). Training points use exact encoding "
+    "at their area centre.",
     "",
     "Memory is bounded by the tile size: three passes over tiles (covariate ranges; probabilities to band 1 "
     "with a 10,000-bin histogram for the quintile breaks; classes to band 2). The GeoTIFF is written to a "
