@@ -49,15 +49,15 @@ class PrintFeedback(QgsProcessingFeedback):
         super().__init__()
         self._last = ""
 
-    def setProgressText(self, text: str) -> None:  # noqa: N802
+    def setProgressText(self, text: str) -> None:
         if text != self._last:
             print(f"    {text}", flush=True)
             self._last = text
 
-    def reportError(self, error: str, fatalError: bool = False) -> None:  # noqa: N802, N803, FBT001, FBT002
+    def reportError(self, error: str, fatalError: bool = False) -> None:  # noqa: N803
         print(f"    error: {error}", flush=True)
 
-    def pushInfo(self, info: str) -> None:  # noqa: N802
+    def pushInfo(self, info: str) -> None:
         print(f"    {info}", flush=True)
 
 
@@ -141,7 +141,7 @@ def render(layers: list, path: Path, size: tuple[int, int] = (1400, 900), crs: s
     return path
 
 
-def legend_of(layer) -> list[tuple[str, str]]:  # noqa: ANN001
+def legend_of(layer) -> list[tuple[str, str]]:
     """(label, colour) of each class of a graduated vector or paletted raster layer."""
     renderer = layer.renderer()
     if hasattr(renderer, "ranges"):

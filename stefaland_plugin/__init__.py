@@ -4,7 +4,7 @@ QGIS calls :func:`classFactory`; everything else is imported only then, so loadi
 """
 
 
-def classFactory(iface):  # noqa: N802 (QGIS's name)
+def classFactory(iface):
     """Create the plugin for the QGIS interface ``iface``."""
     from .plugin import StefaLandPlugin
 

@@ -80,7 +80,7 @@ def _hit_in_layer(layer: QgsVectorLayer, point: QgsPointXY, tolerance: float,
     try:
         box_layer = to_layer.transformBoundingBox(box)
         point_layer = to_layer.transform(point)
-    except Exception:  # a point outside the layer CRS's domain  # noqa: S112
+    except Exception:  # a point outside the layer CRS's domain
         return None
     if kind == QgsWkbTypes.GeometryType.PolygonGeometry:
         box_layer = QgsRectangle(point_layer.x(), point_layer.y(), point_layer.x(), point_layer.y())

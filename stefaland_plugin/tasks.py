@@ -100,7 +100,7 @@ class WorkerTask(QgsTask):
         """The request(s) of this task (in the task's thread); raises WorkerError."""
         return client.request(self.method, self.params, progress=self._report, is_cancelled=self.isCanceled)
 
-    def finished(self, result: bool) -> None:  # noqa: FBT001 (QGIS's signature)
+    def finished(self, result: bool) -> None:
         if not result:
             if self.isCanceled():
                 self.cancelled = True

@@ -56,7 +56,8 @@ class WorkerDied(WorkerError):
 def backend_not_ready(message: str, models_dir: str | Path | None = None) -> bool:
     """True if an error text says the backend cannot do this *yet*: the method is missing, or a trained model
     file it needs is not there (``<models_dir>/...: ... not found`` or ``not installed``), as opposed to a
-    real failure."""
+    real failure.
+    """
     if "not available in this backend version" in message:
         return True
     missing = "not found" in message or "not installed" in message

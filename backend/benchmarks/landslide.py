@@ -63,7 +63,8 @@ POINT_SETS: dict[str, PointFile] = {
 
 def load_point_set(name: str, root: Path, base_path: Path | None) -> tuple[PointSet, int]:
     """A point set with complete rows only and, when a base model is given, exact encoder features at the
-    area centre; also returns how many rows were dropped for a missing covariate."""
+    area centre; also returns how many rows were dropped for a missing covariate.
+    """
     points = read_landslide_points(root / POINT_SETS[name].relative)
     covariates, names = covariate_matrix(points)
     keep = complete_rows(covariates)

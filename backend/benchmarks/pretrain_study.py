@@ -112,7 +112,8 @@ def probe_mean_r2(run_dir: Path, features: str = "pretrained encoder") -> float:
 def study_report(study_dir: Path = STUDY_DIR, command: str = "make pretrain-study",
                  references: dict[str, tuple[str, Path, str]] | None = None) -> str:
     """Markdown tables of every variant found in ``study_dir`` and of the reference runs (default
-    :data:`REFERENCES`) on the same folds."""
+    :data:`REFERENCES`) on the same folds.
+    """
     control = variant_scores(study_dir / "control")
     lines = ["# Pretraining study: what in pretraining moves streamflow in ungauged basins?", "",
              f"Command: `{command}` (configs `resources/configs/pretrain_study/`, runs in `{study_dir}/`).", "",

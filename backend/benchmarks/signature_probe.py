@@ -49,7 +49,8 @@ RidgeModel = tuple[np.ndarray, np.ndarray, np.ndarray, float]
 
 def ridge_path(x: np.ndarray, y: np.ndarray, alphas: np.ndarray) -> list[RidgeModel]:
     """Ridge fits on standardised features for every penalty in ``alphas``, from one SVD:
-    (feature mean, feature scale, weights, intercept) per penalty."""
+    (feature mean, feature scale, weights, intercept) per penalty.
+    """
     mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-8
     u, sv, vt = np.linalg.svd((x - mean) / scale, full_matrices=False)
     uty = u.T @ (y - y.mean())
@@ -100,7 +101,8 @@ def state_features(states: np.ndarray) -> np.ndarray:
 @torch.no_grad()
 def static_token_features(base: BaseModel, data: LocationData, n_windows: int = 4) -> np.ndarray:
     """Per-location location and static-group token states, averaged over ``n_windows`` windows spread over
-    the record: (L, (1 + G) * d). The streamflow head never sees these tokens; the probe asks whether it should."""
+    the record: (L, (1 + G) * d). The streamflow head never sees these tokens; the probe asks whether it should.
+    """
     cfg = base.config
     grid = window_grid(len(data.dates), cfg.patch_days, cfg.window_patches)
     starts = grid.starts[np.linspace(0, len(grid.starts) - 1, n_windows).round().astype(int)]
@@ -123,7 +125,8 @@ def random_encoder(base: BaseModel, seed: int = 0) -> BaseModel:
 
 def signature_target(values: np.ndarray) -> tuple[np.ndarray, str]:
     """log1p of a non-negative signature whose skewness exceeds 1 (a property of the data, fixed before
-    fitting), else the values; with the transform's name."""
+    fitting), else the values; with the transform's name.
+    """
     ok = values[~np.isnan(values)]
     skew = float(np.mean((ok - ok.mean()) ** 3) / (ok.std() ** 3 + 1e-12))
     if ok.min() >= 0 and skew > 1:

@@ -49,7 +49,8 @@ def antecedent_precipitation(prcp: np.ndarray, decays: tuple[float, ...] = API_D
 
 def loyo_climatology(dates: np.ndarray, values: np.ndarray, smooth_days: int = 31) -> np.ndarray:
     """Each day's day-of-year mean from the station's *other* calendar years (circularly smoothed); NaN where
-    no other year has data within the smoothing window."""
+    no other year has data within the smoothing window.
+    """
     years = dates.astype("datetime64[Y]").astype(int)
     doy = np.minimum((dates - dates.astype("datetime64[Y]")).astype(int), 364)
     kernel = np.ones(smooth_days)

@@ -73,7 +73,8 @@ def prepare_run_dir(cfg: object, run_dir: Path) -> Path:
 def streamflow_benchmark_data(max_basins: int = 0, base_model: Path | None = None
                                ) -> tuple[BasinCatalogue, BaseModel, StreamflowData]:
     """Catalogue, base model (``base_model``, else the bundled one) and the streamflow data of the basins
-    with streamflow, with the frozen encoder states (computed once, then cached on disk)."""
+    with streamflow, with the frozen encoder states (computed once, then cached on disk).
+    """
     catalogue = BasinCatalogue.open()
     ids = catalogue.with_streamflow[: max_basins or None]
     base = get_base_model(base_model)

@@ -10,7 +10,8 @@ def quiet(fraction: float, message: str) -> None:
 
 def attribute_values(items: list[str] | None, flag: str) -> dict[str, float | str]:
     """``["elev_mean=850", "dom_land_cover=Mixed Forests"]`` -> {name: number or text}; ``flag`` names the option
-    in the error raised for an item without a name or ``=``."""
+    in the error raised for an item without a name or ``=``.
+    """
     out: dict[str, float | str] = {}
     for item in items or []:
         name, sep, value = item.partition("=")

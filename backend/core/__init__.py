@@ -1,2 +1,3 @@
 """Shared foundations: errors, paths, atomic file writes, tensor files, typed configs, progress, threads,
-metrics and geodesy. Nothing here imports another backend package."""
+metrics and geodesy. Nothing here imports another backend package.
+"""

@@ -38,7 +38,7 @@ def from_dict(cls: type[C], data: dict[str, Any], where: str = "") -> C:
         raise ConfigError(f"{where or 'config'}: {exc}") from None
 
 
-def _convert(kind: Any, value: Any, key: str) -> Any:  # noqa: C901 - one branch per type family
+def _convert(kind: Any, value: Any, key: str) -> Any:
     origin = typing.get_origin(kind)
     args = typing.get_args(kind)
     if origin in (typing.Union, types.UnionType):

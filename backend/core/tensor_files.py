@@ -34,7 +34,7 @@ def load_tensor_payload(path: Path, expected_format: str, what: str) -> dict:
         raise CheckpointError(f"{path}: {what} not found")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any load failure means a corrupt or foreign file
+    except Exception as exc:
         raise CheckpointError(f"{path}: not a readable {what} ({type(exc).__name__}: {exc})") from None
     if not isinstance(payload, dict) or payload.get("format") != expected_format:
         raise CheckpointError(f"{path}: not a StefaLand {what} (expected format {expected_format})")

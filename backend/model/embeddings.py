@@ -25,7 +25,7 @@ class ForcingTokens(nn.Module):
         self.norm = nn.LayerNorm(d_model)
 
     def forward(self, forcings: torch.Tensor, visible: torch.Tensor, patch_doy: torch.Tensor) -> torch.Tensor:
-        """forcings (B, N, V, P), visible (B, N, V), patch_doy (B, N) -> tokens (B, N, d)."""
+        """Forcings (B, N, V, P), visible (B, N, V), patch_doy (B, N) -> tokens (B, N, d)."""
         values = torch.einsum("bnvp,vpd->bnvd", forcings, self.weight) + self.bias
         per_variable = torch.where(visible.unsqueeze(-1), values, self.mask.expand_as(values))
         angle = 2 * math.pi * patch_doy.float() / 365.25
@@ -65,7 +65,7 @@ class StaticTokens(nn.Module):
 
     def forward(self, statics: torch.Tensor, statics_visible: torch.Tensor, categories: torch.Tensor,
                 categories_visible: torch.Tensor) -> torch.Tensor:
-        """statics (B, A), categories (B, C) and their visibility -> group tokens (B, G, d)."""
+        """Statics (B, A), categories (B, C) and their visibility -> group tokens (B, G, d)."""
         numeric = statics.unsqueeze(-1) * self.numeric_weight + self.numeric_bias
         numeric = torch.where(statics_visible.unsqueeze(-1), numeric, self.numeric_mask.expand_as(numeric))
         tokens = torch.einsum("ga,bad->bgd", self.numeric_assign, numeric)
@@ -87,7 +87,7 @@ class LocationToken(nn.Module):
         self.norm = nn.LayerNorm(d_model)
 
     def forward(self, latlon: torch.Tensor) -> torch.Tensor:
-        """latlon (B, 2) in degrees -> one token (B, 1, d)."""
+        """Latlon (B, 2) in degrees -> one token (B, 1, d)."""
         lat, lon = torch.deg2rad(latlon[:, 0]), torch.deg2rad(latlon[:, 1])
         xyz = torch.stack([lat.cos() * lon.cos(), lat.cos() * lon.sin(), lat.sin()], dim=-1)
         scaled = xyz.unsqueeze(-1) * self.scales * math.pi  # (B, 3, F)

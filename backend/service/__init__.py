@@ -1,2 +1,3 @@
 """The worker process and its request handlers: the JSON-lines protocol, the method registry, the typed
-request schema and one handler module per task."""
+request schema and one handler module per task.
+"""

@@ -13,7 +13,8 @@ from backend.tasks.landslide.model import load_landslide_model
 def hazard_request(params: dict, report: Callable[[float, str], None]) -> dict:
     """Params: ``raster`` (covariate GeoTIFF), ``out_tif``, optional ``adapter`` (default: the bundled
     landslide adapter) and ``model`` (base model file). Result: out_tif, breaks (6 class edges), classes,
-    n_valid, n_cells, crs, seconds."""
+    n_valid, n_cells, crs, seconds.
+    """
     for key in ("raster", "out_tif"):
         if not params.get(key):
             raise ValueError(f"hazard_map needs the parameter {key!r}")

@@ -1,2 +1,3 @@
 """Training: the one early-stopping fit loop, masked NSE loss, pretraining, residual adapters and their files,
-and the tabular baselines."""
+and the tabular baselines.
+"""

@@ -1,5 +1,6 @@
 """The residual adapter (published design): a small network maps the frozen encoder states together with
-the raw inputs to a correction that is added back to the states, then normalised."""
+the raw inputs to a correction that is added back to the states, then normalised.
+"""
 
 from __future__ import annotations
 
@@ -25,5 +26,5 @@ class ResidualAdapter(nn.Module):
         self.norm = nn.LayerNorm(d_state)
 
     def forward(self, states: torch.Tensor, extra: torch.Tensor) -> torch.Tensor:
-        """states (..., d_state), extra (..., d_extra) -> adapted states (..., d_state)."""
+        """States (..., d_state), extra (..., d_extra) -> adapted states (..., d_state)."""
         return self.norm(states + self.correction(torch.cat([states, extra], dim=-1)))

@@ -186,7 +186,7 @@ class Pretrainer:
         """Train until ``steps`` (or the time budget), then write ``model.pt`` and return its path."""
         log_path = self.run_dir / "loss_log.csv"
         new_log = not log_path.exists() or self.step == 0
-        log = open(log_path, "w" if new_log else "a", newline="")  # noqa: SIM115 - closed below
+        log = open(log_path, "w" if new_log else "a", newline="")
         writer = csv.writer(log)
         if new_log:
             writer.writerow(["step", "elapsed_s", "lr", "loss", "forcings", "statics", "categories",

@@ -111,7 +111,7 @@ def ridge_cv(x_train: np.ndarray, y_train: np.ndarray, seed: int = 0) -> RidgeMo
 
 
 def knn_cv(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, seed: int = 0) -> tuple[np.ndarray, int]:
-    """kNN predictions with k chosen by inner 5-fold CV on the training rows; returns (predictions, k)."""
+    """KNN predictions with k chosen by inner 5-fold CV on the training rows; returns (predictions, k)."""
     k = int(select_by_inner_cv(x_train, y_train, KNN_KS, lambda a, b, c, kk: knn_predict(a, b, c, int(kk)),
                                seed=seed))
     return knn_predict(x_train, y_train, x_test, k), k

@@ -35,7 +35,7 @@ def tr(text: str) -> str:
     return QCoreApplication.translate("StefaLand", text)
 
 
-class RequestFailed(Exception):  # noqa: N818 (reads better at the call sites)
+class RequestFailed(Exception):
     """One per-item request failed (bad input for that feature or gauge); others may still succeed.
 
     Only raised by ``call(..., per_item=True)``; never leaves an algorithm (it is not a

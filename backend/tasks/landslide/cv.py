@@ -166,8 +166,9 @@ class CVContext:
 
 
 def spatial_folds(points: PointSet, k: int, seeds: list[int], inner_k: int = 4) -> list[Fold]:
-    """k spatial test blocks per seed; in each, one of ``inner_k`` k-means blocks of the training points
-    is the validation set for early stopping."""
+    """K spatial test blocks per seed; in each, one of ``inner_k`` k-means blocks of the training points
+    is the validation set for early stopping.
+    """
     folds = []
     for repetition, seed in enumerate(seeds):
         blocks = kmeans_blocks(points.x, points.y, k, seed)

@@ -48,7 +48,8 @@ def degrees_to_m_per_km(values: np.ndarray) -> np.ndarray:
 @dataclass(frozen=True)
 class VocabularyMatch:
     """How covariates map onto one CAMELS attribute: the covariate names accepted (first found wins)
-    and the conversion from the covariate's unit to the CAMELS unit."""
+    and the conversion from the covariate's unit to the CAMELS unit.
+    """
 
     aliases: tuple[str, ...]
     to_camels: Callable[[np.ndarray], np.ndarray]
@@ -152,7 +153,8 @@ class EncoderLattice:
     def build(cls, base: BaseModel, vocabulary: dict[str, str], ranges: dict[str, tuple[float, float]],
               latlon: tuple[float, float], nodes: dict[str, int] | None = None) -> EncoderLattice:
         """Encode every node over ``ranges`` (covariate name -> (min, max)) at ``latlon``; ``nodes``
-        (CAMELS attribute -> count, default :data:`LATTICE_NODES`) sets the lattice size."""
+        (CAMELS attribute -> count, default :data:`LATTICE_NODES`) sets the lattice size.
+        """
         nodes = {**LATTICE_NODES, **(nodes or {})}
         axes = []
         for attribute, name in vocabulary.items():
@@ -174,7 +176,8 @@ class EncoderLattice:
 
     def interpolate(self, covariates: dict[str, np.ndarray]) -> np.ndarray:
         """Multilinear interpolation (n, d) at the locations' covariates (values outside the lattice are
-        clamped to its edge)."""
+        clamped to its edge).
+        """
         names = list(self.vocabulary.values())
         if not names:
             n = len(next(iter(covariates.values())))

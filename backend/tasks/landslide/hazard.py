@@ -51,7 +51,8 @@ OUTPUT_SUFFIXES = (".tif", ".tiff")
 @dataclass
 class HazardResult:
     """What was written: the file, the class breaks (6 edges: min, 4 quintiles, max), valid cells, CRS, and
-    the raster centre (lat, lon) the encoder lattice was computed at."""
+    the raster centre (lat, lon) the encoder lattice was computed at.
+    """
 
     out_tif: Path
     breaks: list[float]
@@ -154,7 +155,8 @@ def _probabilities(model: LandslideModel, lattice: EncoderLattice | None, cells:
 
 def quantile_breaks(histogram: np.ndarray, n_classes: int = N_CLASSES) -> list[float]:
     """Class edges (n_classes + 1) from a histogram of probabilities on [0, 1]: the first and last
-    non-empty bins' edges and the upper edge of the bin where each quantile k/n_classes is reached."""
+    non-empty bins' edges and the upper edge of the bin where each quantile k/n_classes is reached.
+    """
     total = int(histogram.sum())
     if total == 0:
         raise ValueError("no valid cells to classify")

@@ -93,7 +93,8 @@ class TrainSettings:
 
 class LandslideNet(nn.Module):
     """Covariates (raw units) and encoder states -> landslide logit. Normalisation statistics are buffers,
-    so they travel in the adapter file with the weights."""
+    so they travel in the adapter file with the weights.
+    """
 
     def __init__(self, config: LandslideConfig) -> None:
         super().__init__()
@@ -119,7 +120,7 @@ class LandslideNet(nn.Module):
             self.state_scale.fill_(max(rms, 1e-8))
 
     def forward(self, covariates: torch.Tensor, states: torch.Tensor | None) -> torch.Tensor:
-        """covariates (n, k) raw, states (n, d) raw encoder vectors (None from scratch) -> logits (n,)."""
+        """Covariates (n, k) raw, states (n, d) raw encoder vectors (None from scratch) -> logits (n,)."""
         extra = (covariates - self.cov_mean) / self.cov_std
         if self.scratch is not None:
             hidden = self.scratch(extra)
@@ -203,7 +204,8 @@ def lattice_difference(model: LandslideModel, covariates: np.ndarray, latlon: tu
                        ranges: dict[str, tuple[float, float]] | None = None) -> np.ndarray:
     """|p(lattice features) - p(exact features)| (n,) for locations with these raw covariates, both at
     ``latlon``; the lattice spans ``ranges`` (covariate -> (min, max), e.g. a raster's, as the hazard map
-    builds it), by default the locations' own range."""
+    builds it), by default the locations' own range.
+    """
     index = {n: i for i, n in enumerate(model.config.covariates)}
     ranges = ranges or {n: (float(np.nanmin(covariates[:, index[n]])), float(np.nanmax(covariates[:, index[n]])))
                         for n in model.config.vocabulary.values()}
@@ -217,7 +219,8 @@ def lattice_difference(model: LandslideModel, covariates: np.ndarray, latlon: tu
 def new_model(covariate_names: list[str], base: BaseModel | None, latlon: tuple[float, float],
               settings: TrainSettings | None = None) -> LandslideModel:
     """An untrained model: from scratch if ``base`` is None, else on the frozen base model. Its weights are
-    initialised from ``settings.fit.seed`` (the global torch random state is left as it was)."""
+    initialised from ``settings.fit.seed`` (the global torch random state is left as it was).
+    """
     settings = settings or TrainSettings()
     vocabulary = match_vocabulary(covariate_names) if base is not None else {}
     if base is not None and not vocabulary:
@@ -235,7 +238,8 @@ def new_model(covariate_names: list[str], base: BaseModel | None, latlon: tuple[
 @contextlib.contextmanager
 def torch_threads(count: int) -> Iterator[None]:
     """Run with ``count`` torch threads, then restore (the landslide networks are too small to gain from
-    more; on a busy 2-core machine extra threads make each step several times slower)."""
+    more; on a busy 2-core machine extra threads make each step several times slower).
+    """
     before = torch.get_num_threads()
     torch.set_num_threads(count)
     try:

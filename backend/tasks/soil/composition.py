@@ -141,7 +141,7 @@ class SoilCompositionHead(nn.Module):
             self.out.bias.copy_(torch.log(p / p.sum()))
 
     def forward(self, states: torch.Tensor, extra: torch.Tensor) -> torch.Tensor:
-        """states (B, d), extra (B, E) -> percentages (B, 3) summing to 100."""
+        """States (B, d), extra (B, E) -> percentages (B, 3) summing to 100."""
         return compose(self.out(self.adapter(states, extra)))
 
 

@@ -123,7 +123,7 @@ class SoilMoistureModel(nn.Module):
         self.mean, self.scale = float(mean), float(scale)
 
     def forward(self, states: torch.Tensor, extra: torch.Tensor) -> torch.Tensor:
-        """states (B, T, d), extra (B, T, E) -> soil moisture (B, T)."""
+        """States (B, T, d), extra (B, T, E) -> soil moisture (B, T)."""
         hidden, _ = self.gru(self.adapter(states, extra))
         return self.mean + self.scale * self.out(hidden).squeeze(-1)
 

@@ -60,7 +60,8 @@ class FinetuneRunConfig:
 
 def check_out_dir(out_dir: Path, overwrite: bool) -> Path:
     """The adapter path in ``out_dir``; refuses the bundled model folder and (without ``overwrite``) an
-    existing adapter, before any work is done."""
+    existing adapter, before any work is done.
+    """
     resolved = Path(out_dir).resolve()
     models = MODELS_DIR.resolve()
     if resolved == models or models in resolved.parents:

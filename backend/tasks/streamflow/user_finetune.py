@@ -35,7 +35,8 @@ Report = Callable[[float, str], None]
 @dataclass
 class GaugeFinetuneConfig:
     """Settings of a fine-tune on user gauges, sized so ten gauges finish in well under 3 minutes on 2 CPU
-    cores (the resolved values are saved as ``config.yaml`` next to the adapter)."""
+    cores (the resolved values are saved as ``config.yaml`` next to the adapter).
+    """
 
     steps: int = 400
     learning_rate: float = 1e-3

@@ -45,7 +45,7 @@ FLOW_PERIOD = ("1996-10-01", "1998-09-30")
 
 
 @pytest.fixture(scope="module")
-def models(tmp_path_factory: pytest.TempPathFactory, attributes) -> dict[str, Path]:  # noqa: ANN001
+def models(tmp_path_factory: pytest.TempPathFactory, attributes) -> dict[str, Path]:
     """Two tiny random base models (files) with the real vocabulary, and a warm-start adapter for the first."""
     torch.set_num_threads(1)
     root = tmp_path_factory.mktemp("models")
@@ -71,7 +71,7 @@ def models(tmp_path_factory: pytest.TempPathFactory, attributes) -> dict[str, Pa
 
 
 @pytest.fixture(scope="module")
-def example(tmp_path_factory: pytest.TempPathFactory, catalogue) -> dict[str, Path]:  # noqa: ANN001
+def example(tmp_path_factory: pytest.TempPathFactory, catalogue) -> dict[str, Path]:
     """Three real basins in the user format: two years of flow, six months of forcings before it."""
     from backend.tasks.streamflow.example_gauges import write_example_gauges
 
@@ -145,7 +145,7 @@ def test_interrupted_finetune_leaves_no_adapter_or_the_previous_complete_one(
         run_finetune(inputs, out, CFG, overwrite=True, should_stop=interrupt_now)
     assert (out / ADAPTER_NAME).read_bytes() == complete
 
-    def half_save(obj: object, handle, *args: object, **kwargs: object) -> None:  # noqa: ANN001
+    def half_save(obj: object, handle, *args: object, **kwargs: object) -> None:
         handle.write(b"PK\x03\x04 half an archive")  # dies while writing the new adapter file
         raise KeyboardInterrupt
 

@@ -209,7 +209,7 @@ def test_validate_gauges_command_lists_the_problems(tmp_path: Path, capsys: pyte
     assert "1 problem(s)" in out and "line 5, column 'unit': unknown unit 'gallons'" in out
 
 
-def test_example_dataset_round_trips_to_caravan_mm_per_day(tmp_path: Path, catalogue) -> None:  # noqa: ANN001
+def test_example_dataset_round_trips_to_caravan_mm_per_day(tmp_path: Path, catalogue) -> None:
     from backend.data.caravan import read_caravan_csv
     from backend.tasks.streamflow.example_gauges import write_example_gauges
 
