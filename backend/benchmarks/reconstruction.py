@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from backend.benchmarks import write_report_keeping_reading
+from backend.core.geo import haversine_km
 from backend.core.metrics import nse, r2
 from backend.core.progress import progress
 from backend.core.runtime import set_threads
@@ -43,14 +44,6 @@ class ForcingScore:
     model_nse: float
     model_nse_all_hidden: float
     climatology_nse: float
-
-
-def haversine_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
-    """Great-circle distance in km (broadcasting)."""
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    dphi, dlmb = p2 - p1, np.radians(lon2 - lon1)
-    a = np.sin(dphi / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlmb / 2) ** 2
-    return 6371.0 * 2 * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
 
 
 def static_group_scores(base: BaseModel, train_ids: list[str], test_ids: list[str],

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from backend.benchmarks import write_report_keeping_reading
+from backend.core.geo import nearest_location
 from backend.core.metrics import correlation, r2
 from backend.core.runtime import set_threads
 from backend.data.basin_arrays import load_basin_arrays
@@ -45,7 +46,7 @@ from backend.tasks.soil.composition import (
     train_head,
 )
 from backend.training.fit import FitConfig
-from backend.training.tabular_baselines import knn_cv, nearest_location, ridge_cv
+from backend.training.tabular_baselines import knn_cv, ridge_cv
 
 PUBLISHED = ("Published reference (WoSIS soil profiles, points not basins; different data): StefaLand R² 0.26 "
              "clay, 0.50 sand vs random forest 0.21 / 0.34. Not comparable one to one with the basin-average "

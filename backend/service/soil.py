@@ -15,12 +15,12 @@ from typing import Any
 from backend.core.paths import MODELS_DIR
 from backend.data.basin_arrays import load_basin_arrays
 from backend.data.catalogue import BasinCatalogue
+from backend.data.nearest_basin import nearest_basin
 from backend.data.variables import STATIC_BY_NAME
 from backend.model.checkpoint import BaseModel
 from backend.model.locations import split_attributes
 from backend.model.service import get_base_model, impute_attributes, location_from_values
 from backend.tasks.soil.composition import COMPONENTS, HIDDEN_GROUP, load_head, predict_composition, soil_features
-from backend.tasks.soil.probes import nearest_basin
 
 ADAPTER_PATH = MODELS_DIR / "soil_composition_adapter.pt"
 #: Beyond this distance the borrowed forcings describe another climate: the row carries a warning.

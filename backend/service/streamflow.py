@@ -25,6 +25,7 @@ from backend.data.camels import basin_area_km2
 from backend.data.caravan import read_caravan_csv
 from backend.data.catalogue import BasinCatalogue
 from backend.data.daymet import read_daymet
+from backend.data.nearest_basin import nearest_basin
 from backend.data.user_forcings import read_gauge_forcings
 from backend.data.user_gauges import AREA_ATTRIBUTE, check_user_dataset, load_user_dataset
 from backend.data.user_problems import Problems
@@ -33,7 +34,6 @@ from backend.data.variables import FORCING_VARIABLES, Kind, input_static_names
 from backend.model.checkpoint import BaseModel
 from backend.model.locations import RawLocation, split_attributes
 from backend.model.service import get_base_model
-from backend.tasks.soil.probes import nearest_basin
 from backend.tasks.streamflow.adapter_io import BUNDLED_STREAMFLOW_ADAPTER, load_streamflow_adapter
 from backend.tasks.streamflow.gauge_run import FinetuneInputs, prediction_row, run_finetune
 from backend.tasks.streamflow.predict import StreamflowPrediction, predict_location, write_prediction_csv

@@ -11,8 +11,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from backend.benchmarks.reconstruction import haversine_km
-
 
 @dataclass
 class Standardizer:
@@ -67,15 +65,6 @@ def knn_predict(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, k:
     k = min(k, len(a))
     nearest = np.argpartition(dist, k - 1, axis=1)[:, :k]
     return np.asarray(y_train, dtype=np.float64)[nearest].mean(axis=1)
-
-
-def nearest_location(lat_train: np.ndarray, lon_train: np.ndarray, lat_test: np.ndarray,
-                     lon_test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Index of the nearest training location (great circle) and its distance in km, per test location."""
-    dist = haversine_km(np.asarray(lat_test)[:, None], np.asarray(lon_test)[:, None],
-                        np.asarray(lat_train)[None, :], np.asarray(lon_train)[None, :])
-    idx = dist.argmin(axis=1)
-    return idx, dist[np.arange(len(idx)), idx]
 
 
 def inner_folds(n: int, k: int, seed: int) -> list[np.ndarray]:

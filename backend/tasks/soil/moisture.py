@@ -23,10 +23,11 @@ from torch import nn
 
 from backend.data.basin_arrays import BasinArrays
 from backend.data.camels import AttributeTable
+from backend.data.nearest_basin import NearestBasin, nearest_basin
 from backend.model.batch import Visibility
 from backend.model.checkpoint import BaseModel
 from backend.model.inputs import LocationData, camels_location_data, make_batch
-from backend.tasks.soil.probes import NearestBasin, Probe, nearest_basin
+from backend.tasks.soil.probes import Probe
 from backend.training.adapter import ResidualAdapter
 from backend.training.adapter_file import load_weights, read_adapter, save_adapter
 from backend.training.fit import FitConfig, FitResult, fit

@@ -19,8 +19,8 @@ import numpy as np
 from backend.core.errors import DataFormatError
 from backend.data.camels import AttributeTable
 from backend.data.ismn import find_ismn_stations, ismn_dir, top_layer_soil_moisture
+from backend.data.nearest_basin import nearest_basin
 from backend.data.tabular import parse_float, read_delimited
-from backend.training.tabular_baselines import nearest_location
 
 #: Daymet (and so every CAMELS forcing series) covers these days only.
 DAYMET_PERIOD: tuple[str, str] = ("1980-01-01", "2014-12-31")
@@ -43,22 +43,6 @@ class Probe:
     @property
     def valid_days(self) -> int:
         return int(np.isfinite(self.values).sum())
-
-
-@dataclass
-class NearestBasin:
-    """The CAMELS basin whose forcings and statics a point borrows."""
-
-    gauge_id: str
-    distance_km: float
-
-
-def nearest_basin(lat: float, lon: float, attributes: AttributeTable, candidates: list[str]) -> NearestBasin:
-    """The nearest CAMELS gauge among ``candidates`` (great-circle distance to the gauge point)."""
-    rows = [attributes.index(g) for g in candidates]
-    idx, km = nearest_location(attributes.numeric["gauge_lat"][rows], attributes.numeric["gauge_lon"][rows],
-                               np.array([lat]), np.array([lon]))
-    return NearestBasin(candidates[int(idx[0])], float(km[0]))
 
 
 def within_daymet(probe: Probe) -> Probe:

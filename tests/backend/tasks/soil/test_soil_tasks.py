@@ -9,7 +9,9 @@ import pytest
 import torch
 
 from backend.core.errors import CheckpointError, DataFormatError
+from backend.core.geo import nearest_location
 from backend.data.camels import AttributeTable
+from backend.data.nearest_basin import nearest_basin
 from backend.data.normalization import Normalizer
 from backend.data.variables import FORCING_VARIABLES, Kind, input_static_names
 from backend.model.checkpoint import BaseModel
@@ -26,8 +28,8 @@ from backend.tasks.soil.moisture import (
     save_model,
     time_block_masks,
 )
-from backend.tasks.soil.probes import nearest_basin, read_probe_csvs
-from backend.training.tabular_baselines import knn_cv, knn_predict, nearest_location, ridge_cv, ridge_fit
+from backend.tasks.soil.probes import read_probe_csvs
+from backend.training.tabular_baselines import knn_cv, knn_predict, ridge_cv, ridge_fit
 
 # ------------------------------------------------------------------------------------------ fixtures
 
@@ -195,8 +197,8 @@ def test_daily_states_cover_every_day_with_its_week(tiny_base: BaseModel) -> Non
 
 
 def test_soil_moisture_model_runs_and_round_trips(tiny_base: BaseModel, tmp_path: Path) -> None:
+    from backend.data.nearest_basin import NearestBasin
     from backend.tasks.soil.moisture import ProbeInputs
-    from backend.tasks.soil.probes import NearestBasin
 
     torch.manual_seed(0)
     config = {"d_state": 16, "d_extra": 6, "hidden": 8, "rnn": 4, "dropout": 0.0, "mean": 0.2, "scale": 0.05}
