@@ -29,7 +29,7 @@ from backend.data.landslides import (
     read_landslide_points,
     read_raster_window,
 )
-from backend.model.service import get_base_model
+from backend.model.loading import get_base_model
 from backend.tasks.landslide.cv import (
     LOGISTIC,
     MODELS,

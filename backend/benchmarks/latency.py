@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from backend.benchmarks import write_report_keeping_reading
-from backend.model.service import get_base_model
+from backend.model.loading import get_base_model
 from backend.tasks.streamflow.adapter_io import load_streamflow_adapter
 from backend.tasks.streamflow.predict import predict_camels_basin
 

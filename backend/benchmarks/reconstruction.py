@@ -24,8 +24,8 @@ from backend.data.basin_arrays import load_basin_arrays
 from backend.data.catalogue import BasinCatalogue
 from backend.model.batch import Visibility
 from backend.model.checkpoint import BaseModel
+from backend.model.imputation import reconstruct_statics
 from backend.model.inputs import camels_location_data, make_batch
-from backend.model.service import reconstruct_statics
 
 
 @dataclass
@@ -183,7 +183,7 @@ def main(argv: list[str]) -> int:
     import argparse
     import json
 
-    from backend.model.service import BUNDLED_BASE, get_base_model
+    from backend.model.loading import BUNDLED_BASE, get_base_model
 
     parser = argparse.ArgumentParser(prog="python -m backend benchmark pretrain")
     parser.add_argument("--model", type=Path, default=None)

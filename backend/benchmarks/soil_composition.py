@@ -238,7 +238,7 @@ def _report(base: BaseModel, split: dict, ids: list[str], folds: list[Fold], see
 
 def main(argv: list[str]) -> int:
     """``python -m backend benchmark soil-composition [--model M] [--split S] [--folds K] [--seed N] [--out F]``."""
-    from backend.model.service import BUNDLED_BASE, get_base_model
+    from backend.model.loading import BUNDLED_BASE, get_base_model
 
     parser = argparse.ArgumentParser(prog="python -m backend benchmark soil-composition")
     parser.add_argument("--model", type=Path, default=None, help="base model (default: $STEFALAND_BASE_MODEL "

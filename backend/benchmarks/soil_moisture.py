@@ -230,7 +230,7 @@ def _report(base: BaseModel, probes: list[Probe], skipped: list[str], inputs: li
 
 def main(argv: list[str]) -> int:
     """``python -m backend benchmark soil-moisture [--model M] [--seed N] [--steps S] [--out F]``."""
-    from backend.model.service import get_base_model
+    from backend.model.loading import get_base_model
 
     parser = argparse.ArgumentParser(prog="python -m backend benchmark soil-moisture")
     parser.add_argument("--model", type=Path, default=None)

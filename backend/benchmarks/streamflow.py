@@ -25,7 +25,7 @@ from backend.data.catalogue import BasinCatalogue
 from backend.data.splits import TEST_PERIOD, TRAIN_PERIOD, Fold, pub_folds, pur_folds
 from backend.model.checkpoint import BaseModel
 from backend.model.encoder_states import cached_encode_records
-from backend.model.service import get_base_model
+from backend.model.loading import get_base_model
 from backend.tasks.streamflow.data import StreamflowData, camels_streamflow_data
 from backend.tasks.streamflow.train import (
     StreamflowTrainConfig,

@@ -39,7 +39,7 @@ def _check_files(args: argparse.Namespace, streamflow: Path | None) -> list[str]
     """Every problem of the files; categories are checked too when the base model can be loaded."""
     from backend.core.errors import CheckpointError
     from backend.data.user_gauges import validate_user_dataset
-    from backend.model.service import get_base_model
+    from backend.model.loading import get_base_model
 
     try:
         vocabularies = get_base_model(args.model).normalizer.vocabularies

@@ -7,7 +7,7 @@ from pathlib import Path
 
 
 def _hazard(args: argparse.Namespace) -> int:
-    from backend.model.service import get_base_model
+    from backend.model.loading import get_base_model
     from backend.tasks.landslide.hazard import write_hazard_map
     from backend.tasks.landslide.model import load_landslide_model
 
@@ -28,7 +28,7 @@ def _hazard(args: argparse.Namespace) -> int:
 
 def _train(args: argparse.Namespace) -> int:
     from backend.core.config import load_config, save_config
-    from backend.model.service import get_base_model
+    from backend.model.loading import get_base_model
     from backend.tasks.landslide.model import TrainSettings
     from backend.tasks.landslide.train import train_on_points, write_adapter_and_card
 

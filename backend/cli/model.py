@@ -40,8 +40,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _impute(args: argparse.Namespace) -> int:
+    from backend.model.imputation import impute_attributes
+    from backend.model.loading import get_base_model
     from backend.model.locations import camels_location_inputs
-    from backend.model.service import get_base_model, impute_attributes
 
     base = get_base_model(args.model)
     numeric: dict[str, float] = {}
@@ -80,8 +81,9 @@ def _embed(args: argparse.Namespace) -> int:
     from backend.core.atomic_io import write_text_atomic
     from backend.data.basin_arrays import load_basin_arrays
     from backend.data.catalogue import BasinCatalogue
+    from backend.model.imputation import location_embeddings
     from backend.model.inputs import camels_location_data
-    from backend.model.service import get_base_model, location_embeddings
+    from backend.model.loading import get_base_model
 
     base = get_base_model(args.model)
     catalogue = BasinCatalogue.open()

@@ -68,7 +68,7 @@ def _moisture(args: argparse.Namespace) -> int:
 
 
 def _composition_adapter(args: argparse.Namespace) -> int:
-    from backend.model.service import get_base_model
+    from backend.model.loading import get_base_model
     from backend.tasks.soil.train import train_composition_adapter
 
     path = train_composition_adapter(get_base_model(args.model), args.out, args.seed)
@@ -77,7 +77,7 @@ def _composition_adapter(args: argparse.Namespace) -> int:
 
 
 def _moisture_adapter(args: argparse.Namespace) -> int:
-    from backend.model.service import get_base_model
+    from backend.model.loading import get_base_model
     from backend.tasks.soil.probes import read_probe_csvs
     from backend.tasks.soil.train import train_moisture_adapter
 

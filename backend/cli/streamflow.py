@@ -23,7 +23,7 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _predict_basin(args: argparse.Namespace) -> int:
-    from backend.model.service import get_base_model
+    from backend.model.loading import get_base_model
     from backend.tasks.streamflow.adapter_io import load_streamflow_adapter
     from backend.tasks.streamflow.predict import predict_camels_basin, write_prediction_csv
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from backend.model.service import get_base_model
+from backend.model.loading import get_base_model
 from backend.tasks.landslide.hazard import write_hazard_map
 from backend.tasks.landslide.model import load_landslide_model
 

@@ -30,7 +30,7 @@ METHODS: dict[str, str] = {
     "hazard_map": "backend.service.landslide:hazard_request",
     "soil_composition": "backend.service.soil:soil_request",
     "soil_moisture": "backend.service.soil_moisture:soil_moisture_request",
-    "impute_attributes": "backend.model.service:impute_request",
+    "impute_attributes": "backend.service.impute:impute_request",
 }
 
 

@@ -18,8 +18,9 @@ from backend.data.catalogue import BasinCatalogue
 from backend.data.nearest_basin import nearest_basin
 from backend.data.variables import STATIC_BY_NAME
 from backend.model.checkpoint import BaseModel
+from backend.model.imputation import impute_attributes, location_from_values
+from backend.model.loading import get_base_model
 from backend.model.locations import split_attributes
-from backend.model.service import get_base_model, impute_attributes, location_from_values
 from backend.tasks.soil.composition import COMPONENTS, HIDDEN_GROUP, load_head, predict_composition, soil_features
 
 ADAPTER_PATH = MODELS_DIR / "soil_composition_adapter.pt"

@@ -18,7 +18,7 @@ from backend.core.atomic_io import atomic_path
 from backend.core.paths import MODELS_DIR
 from backend.data.basin_arrays import load_basin_arrays
 from backend.data.catalogue import BasinCatalogue
-from backend.model.service import get_base_model
+from backend.model.loading import get_base_model
 from backend.tasks.soil.moisture import WARMUP_DAYS, load_model, point_inputs, predict_series
 from backend.tasks.soil.probes import DAYMET_PERIOD
 

@@ -6,7 +6,7 @@
 - :func:`validate_request`: every problem of a user dataset.
 - :func:`finetune_request`: fine-tune the streamflow adapter on user gauges.
 
-Base models (by path, in :func:`backend.model.service.get_base_model`) and adapters (by path, base model and
+Base models (by path, in :func:`backend.model.loading.get_base_model`) and adapters (by path, base model and
 file modification time, so a re-trained adapter is reloaded) stay loaded between calls.
 """
 
@@ -32,8 +32,8 @@ from backend.data.user_problems import Problems
 from backend.data.usgs import read_usgs_streamflow
 from backend.data.variables import FORCING_VARIABLES, Kind, input_static_names
 from backend.model.checkpoint import BaseModel
+from backend.model.loading import get_base_model
 from backend.model.locations import RawLocation, split_attributes
-from backend.model.service import get_base_model
 from backend.tasks.streamflow.adapter_io import BUNDLED_STREAMFLOW_ADAPTER, load_streamflow_adapter
 from backend.tasks.streamflow.gauge_run import FinetuneInputs, prediction_row, run_finetune
 from backend.tasks.streamflow.predict import StreamflowPrediction, predict_location, write_prediction_csv

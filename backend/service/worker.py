@@ -214,7 +214,7 @@ def attribute_names(params: dict[str, Any], report: Callable[[float, str], None]
     ``categories`` (categorical name -> allowed values) and ``model`` (the base model file).
     """
     from backend.data.variables import STATIC_BY_NAME
-    from backend.model.service import get_base_model
+    from backend.model.loading import get_base_model
 
     report(0.0, "loading the base model")
     base = get_base_model(Path(params["model"]) if params.get("model") else None)

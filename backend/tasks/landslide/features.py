@@ -96,7 +96,7 @@ def encode_static(base: BaseModel, attributes: dict[str, np.ndarray], latlon: np
         attributes: CAMELS attribute -> raw values in CAMELS units (n,); NaN = unknown (masked).
         latlon: (n, 2) or (2,) degrees; one pair is used for every location.
 
-    The same vector as :func:`backend.model.service.location_embeddings` for locations without forcings
+    The same vector as :func:`backend.model.imputation.location_embeddings` for locations without forcings
     (all forcing tokens masked), computed for many locations per encoder call.
     """
     norm = base.normalizer

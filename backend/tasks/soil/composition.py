@@ -25,8 +25,8 @@ from backend.core.progress import progress
 from backend.data.camels import AttributeTable
 from backend.model.batch import Visibility
 from backend.model.checkpoint import BaseModel
+from backend.model.imputation import window_starts
 from backend.model.inputs import LocationData, make_batch
-from backend.model.service import window_starts
 from backend.training.adapter import ResidualAdapter
 from backend.training.adapter_file import load_weights, read_adapter, save_adapter
 from backend.training.fit import FitConfig, FitResult, fit

@@ -16,7 +16,7 @@ from backend.data.basin_arrays import load_basin_arrays
 from backend.data.catalogue import BasinCatalogue
 from backend.data.splits import TRAIN_PERIOD
 from backend.model.encoder_states import cached_encode_records
-from backend.model.service import get_base_model
+from backend.model.loading import get_base_model
 from backend.tasks.streamflow.adapter_io import save_streamflow_adapter
 from backend.tasks.streamflow.data import camels_streamflow_data
 from backend.tasks.streamflow.train import StreamflowTrainConfig, evaluate, train_streamflow

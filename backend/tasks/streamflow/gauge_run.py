@@ -22,7 +22,7 @@ from backend.core.errors import CheckpointError
 from backend.core.paths import MODELS_DIR
 from backend.data.user_gauges import UserDataset, load_user_dataset
 from backend.model.checkpoint import BaseModel
-from backend.model.service import get_base_model
+from backend.model.loading import get_base_model
 from backend.tasks.streamflow.adapter_io import (
     BUNDLED_STREAMFLOW_ADAPTER,
     load_streamflow_adapter,

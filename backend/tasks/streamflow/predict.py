@@ -20,9 +20,9 @@ from backend.data.catalogue import BasinCatalogue
 from backend.model.batch import Visibility
 from backend.model.checkpoint import BaseModel
 from backend.model.encoder_states import window_grid
+from backend.model.imputation import impute_attributes, location_from_values
 from backend.model.inputs import make_batch
 from backend.model.locations import RawLocation, camels_location_inputs
-from backend.model.service import impute_attributes, location_from_values
 from backend.tasks.streamflow.networks import DailyInputs
 from backend.tasks.streamflow.train import StreamflowModel
 

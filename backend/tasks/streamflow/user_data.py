@@ -15,9 +15,9 @@ import numpy as np
 from backend.data.user_gauges import UserDataset, UserGauge
 from backend.model.checkpoint import BaseModel
 from backend.model.encoder_states import window_grid
+from backend.model.imputation import impute_attributes, location_from_values
 from backend.model.inputs import LocationData
 from backend.model.locations import RawLocation
-from backend.model.service import impute_attributes, location_from_values
 from backend.tasks.streamflow.data import StreamflowData
 from backend.tasks.streamflow.predict import StreamflowPrediction, predict_location
 from backend.tasks.streamflow.train import StreamflowModel

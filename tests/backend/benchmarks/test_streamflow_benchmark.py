@@ -46,8 +46,8 @@ def test_benchmark_data_uses_the_base_model_it_is_given(tmp_path: Path) -> None:
     from backend.benchmarks.streamflow import streamflow_benchmark_data
     from backend.model.checkpoint import save_base_model
     from backend.model.inputs import vocabulary_from
+    from backend.model.loading import get_base_model
     from backend.model.mae import StefaLandMAE
-    from backend.model.service import get_base_model
 
     bundled = get_base_model()
     torch.manual_seed(0)

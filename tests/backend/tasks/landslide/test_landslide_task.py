@@ -13,7 +13,7 @@ from landslide_fixtures import LSL_BANDS, lsl_like, small_model, tiny_base
 from backend.core.errors import CheckpointError
 from backend.data.landslides import landslides_dir, read_landslide_points, read_raster_window
 from backend.model.checkpoint import BaseModel
-from backend.model.service import location_embeddings, location_from_values
+from backend.model.imputation import location_embeddings, location_from_values
 from backend.tasks.landslide.cv import (
     LogisticRegression,
     PointSet,
@@ -178,7 +178,7 @@ def test_lattice_predictions_match_exact_encoding_on_the_ecuador_points() -> Non
     """The hazard map's lattice features give the same probabilities as exact per-point encoding (both at the
     area centre) for the 350 points, with a model trained on them on the base model in use
     ($STEFALAND_BASE_MODEL or the bundled one)."""
-    from backend.model.service import get_base_model
+    from backend.model.loading import get_base_model
 
     try:
         base = get_base_model()

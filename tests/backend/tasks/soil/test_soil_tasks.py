@@ -16,9 +16,9 @@ from backend.data.normalization import Normalizer
 from backend.data.variables import FORCING_VARIABLES, Kind, input_static_names
 from backend.model.checkpoint import BaseModel
 from backend.model.config import ModelConfig
+from backend.model.imputation import reconstruct_statics
 from backend.model.inputs import LocationData, vocabulary_from
 from backend.model.mae import StefaLandMAE
-from backend.model.service import reconstruct_statics
 from backend.tasks.soil import composition as sc
 from backend.tasks.soil.moisture import (
     SoilMoistureModel,

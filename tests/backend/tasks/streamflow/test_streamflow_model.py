@@ -25,8 +25,8 @@ from backend.data.variables import FORCING_VARIABLES, Kind, input_static_names
 from backend.model.checkpoint import load_base_model, save_base_model
 from backend.model.config import ModelConfig
 from backend.model.inputs import vocabulary_from
+from backend.model.loading import get_base_model
 from backend.model.mae import StefaLandMAE
-from backend.model.service import get_base_model
 from backend.service import streamflow as streamflow_service
 from backend.tasks.streamflow.adapter_io import load_streamflow_adapter, save_streamflow_adapter
 from backend.tasks.streamflow.gauge_run import (

@@ -7,33 +7,15 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import torch
 
-from backend.core.paths import MODELS_DIR
 from backend.data.variables import STATIC_BY_NAME
 from backend.model.batch import Batch, Visibility
-from backend.model.checkpoint import BaseModel, load_base_model
+from backend.model.checkpoint import BaseModel
 from backend.model.inputs import LocationData, make_batch
-
-BUNDLED_BASE = MODELS_DIR / "stefaland_base.pt"
-
-
-@lru_cache(maxsize=2)
-def _cached_base(path: str) -> BaseModel:
-    return load_base_model(Path(path))
-
-
-def get_base_model(path: Path | None = None) -> BaseModel:
-    """The base model at ``path``, else ``$STEFALAND_BASE_MODEL``, else the bundled one; loaded once per process."""
-    chosen = path or os.environ.get("STEFALAND_BASE_MODEL") or BUNDLED_BASE
-    return _cached_base(str(Path(chosen).resolve()))
 
 
 @dataclass
@@ -165,15 +147,3 @@ def location_embeddings(base: BaseModel, data: LocationData, max_windows: int = 
         enc = base.model.encode(batch, Visibility.everything_observed(batch))
         vectors.append(enc.location_vector().mean(dim=0).numpy())
     return np.stack(vectors)
-
-
-def impute_request(params: dict, report: Callable[[float, str], None]) -> dict:
-    """Worker method ``impute_attributes``: params lat, lon, attributes {name: value}."""
-    base = get_base_model(Path(params["model"]) if params.get("model") else None)
-    attributes = dict(params.get("attributes") or {})
-    numeric = {k: float(v) for k, v in attributes.items() if k in base.normalizer.static_names and v is not None}
-    categorical = {k: str(v) for k, v in attributes.items() if k in base.normalizer.vocabularies and v}
-    ignored = sorted(set(attributes) - set(numeric) - set(categorical))
-    report(0.5, "reconstructing missing attributes")
-    result = impute_attributes(base, (float(params["lat"]), float(params["lon"])), numeric, categorical)
-    return {"attributes": result.values, "imputed": result.imputed, "given": result.given, "ignored": ignored}
