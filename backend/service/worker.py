@@ -198,7 +198,7 @@ def ping(params: dict[str, Any], report: Callable[[float, str], None]) -> dict[s
 
 def data_summary(params: dict[str, Any], report: Callable[[float, str], None]) -> dict[str, Any]:
     """The lines of ``python -m backend data summary`` (optionally for another data root)."""
-    from backend.cli.data import data_summary as summarize
+    from backend.data.summary import data_summary as summarize
 
     root = params.get("root")
     report(0.0, "reading the data")

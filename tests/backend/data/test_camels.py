@@ -235,7 +235,7 @@ def test_basin_without_area_raises(tmp_path):
 # --- the command line -----------------------------------------------------------------------------------
 @pytest.mark.real_data
 def test_data_summary_core_lines(catalogue, monkeypatch):
-    from backend.cli import data as cli_data
+    from backend.data import summary as cli_data
 
     monkeypatch.setattr(cli_data, "_EXTRA_SUMMARIES", {})  # ISMN/landslides are tested elsewhere
     text = "\n".join(cli_data.data_summary(catalogue.root))
