@@ -21,7 +21,8 @@ import numpy as np
 
 from backend.benchmarks import print_and_write
 from backend.core.paths import PROJECT_ROOT
-from backend.data.landslides import landslides_dir, raster_size, read_landslide_points, read_raster_window
+from backend.data.covariate_raster import raster_size, read_raster_window
+from backend.data.landslides import landslides_dir, read_landslide_points
 from backend.model.loading import get_base_model
 from backend.tasks.landslide.hazard import HazardResult, band_indices, scan_ranges, write_hazard_map
 from backend.tasks.landslide.model import (

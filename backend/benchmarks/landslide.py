@@ -20,15 +20,9 @@ import torch
 
 from backend.benchmarks import print_and_write
 from backend.core.paths import PROJECT_ROOT
-from backend.data.landslides import (
-    GLC_FILES,
-    RASTER_FILES,
-    landslides_dir,
-    raster_size,
-    read_glc_catalogue,
-    read_landslide_points,
-    read_raster_window,
-)
+from backend.data.covariate_raster import raster_size, read_raster_window
+from backend.data.landslide_catalogue import read_glc_catalogue
+from backend.data.landslides import GLC_FILES, RASTER_FILES, landslides_dir, read_landslide_points
 from backend.model.loading import get_base_model
 from backend.tasks.landslide.cv import (
     LOGISTIC,

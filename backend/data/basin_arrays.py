@@ -11,12 +11,12 @@ from pathlib import Path
 
 import numpy as np
 
+from backend.core.atomic_io import write_atomic
+from backend.core.progress import progress
 from backend.data.caravan import read_caravan_csv
 from backend.data.catalogue import BasinCatalogue
 from backend.data.daymet import read_daymet
 from backend.data.variables import FORCING_VARIABLES
-from backend.core.atomic_io import write_atomic
-from backend.core.progress import progress
 
 CACHE_VERSION = 1
 _IN_MEMORY: dict[tuple[str, str], BasinArrays] = {}

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
-from backend.data.tabular import parse_float, read_delimited
-from backend.data.variables import STATIC_BY_NAME, Kind, Role
 from backend.core.errors import DataFormatError, DataNotFoundError
 from backend.core.paths import data_root
+from backend.data.tabular import parse_float, read_delimited
+from backend.data.variables import STATIC_BY_NAME, Kind, Role
 
 ATTRIBUTE_FILES: tuple[str, ...] = ("name", "topo", "clim", "soil", "geol", "vege", "hydro")
 

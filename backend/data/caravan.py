@@ -9,10 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
-from backend.data.tabular import parse_dates, parse_float, read_delimited
-from backend.data.timeseries import DailySeries
 from backend.core.errors import DataFormatError
 from backend.core.paths import data_root
+from backend.data.tabular import parse_dates, parse_float, read_delimited
+from backend.data.timeseries import DailySeries
 
 
 def caravan_csv_dir(root: Path | None = None, source: str = "camels") -> Path:

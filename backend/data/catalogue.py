@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from backend.core.paths import data_root
 from backend.data.camels import AttributeTable, load_attributes
 from backend.data.caravan import index_caravan_files
 from backend.data.daymet import index_daymet_files
 from backend.data.usgs import index_usgs_files
-from backend.core.paths import data_root
 
 _SHARED: dict[Path, BasinCatalogue] = {}
 

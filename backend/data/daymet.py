@@ -10,11 +10,11 @@ from pathlib import Path
 
 import numpy as np
 
+from backend.core.errors import DataFormatError, DataNotFoundError
+from backend.core.paths import data_root
 from backend.data.tabular import open_text
 from backend.data.timeseries import DailySeries, InvalidDateError, dates_from_ymd
 from backend.data.variables import FORCING_VARIABLES
-from backend.core.errors import DataFormatError, DataNotFoundError
-from backend.core.paths import data_root
 
 DAYMET_COLUMNS: tuple[str, ...] = ("Year", "Mnth", "Day", "Hr", "dayl", "prcp", "srad", "swe", "tmax",
                                    "tmin", "vp")

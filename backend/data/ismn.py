@@ -30,10 +30,10 @@ from pathlib import Path
 
 import numpy as np
 
-from backend.data.tabular import parse_dates, parse_float
-from backend.data.timeseries import DailySeries
 from backend.core.errors import DataFormatError, DataNotFoundError
 from backend.core.paths import data_root
+from backend.data.tabular import parse_dates, parse_float
+from backend.data.timeseries import DailySeries
 
 LOG = logging.getLogger(__name__)
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
+from backend.core.atomic_io import write_text_atomic
 from backend.data.camels import AttributeTable
 from backend.data.variables import FORCING_VARIABLES, STATIC_BY_NAME, STATIC_GROUPS, Kind, input_static_names
-from backend.core.atomic_io import write_text_atomic
 
 _LOG_OFFSET = 1e-3
 

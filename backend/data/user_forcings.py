@@ -15,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
+from backend.core.errors import DataFormatError
 from backend.data.daymet import read_daymet
 from backend.data.user_problems import Problems, Table, parse_date, parse_number, read_table
 from backend.data.variables import FORCING_VARIABLES
-from backend.core.errors import DataFormatError
 
 FORCING_COLUMNS: tuple[str, ...] = ("date", *FORCING_VARIABLES)
 CAMELS_SUFFIX = "_lump_cida_forcing_leap.txt"

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import numpy as np
 
+from backend.core.errors import DataFormatError
+from backend.core.paths import data_root
 from backend.data.tabular import open_text
 from backend.data.timeseries import DailySeries, InvalidDateError, dates_from_ymd
 from backend.data.units import to_mm_per_day
-from backend.core.errors import DataFormatError
-from backend.core.paths import data_root
 
 
 def usgs_dir(root: Path | None = None) -> Path:

@@ -32,7 +32,7 @@ from osgeo import gdal, osr
 from backend.core.atomic_io import atomic_path
 from backend.core.errors import DataFormatError
 from backend.core.progress import ProgressBar
-from backend.data.landslides import CovariateRaster, epsg_of, iter_raster_tiles, raster_size, read_raster_window
+from backend.data.covariate_raster import CovariateRaster, epsg_of, iter_raster_tiles, raster_size, read_raster_window
 from backend.tasks.landslide.features import EncoderLattice, to_latlon
 from backend.tasks.landslide.model import LandslideModel, torch_threads
 

@@ -9,16 +9,9 @@ import pytest
 from osgeo import gdal, osr
 
 from backend.core.errors import DataFormatError, DataNotFoundError
-from backend.data.landslides import (
-    iter_raster_tiles,
-    landslides_dir,
-    parse_glc_date,
-    read_covariate_raster,
-    read_glc_catalogue,
-    read_landslide_points,
-    read_raster_window,
-    summarize_landslides,
-)
+from backend.data.covariate_raster import iter_raster_tiles, read_covariate_raster, read_raster_window
+from backend.data.landslides import landslides_dir, read_landslide_points, summarize_landslides
+from backend.data.landslide_catalogue import parse_glc_date, read_glc_catalogue
 
 LANDSLIDES = landslides_dir()
 real_data = pytest.mark.skipif(not LANDSLIDES.is_dir(),

@@ -11,7 +11,8 @@ import torch
 from landslide_fixtures import LSL_BANDS, lsl_like, small_model, tiny_base
 
 from backend.core.errors import CheckpointError
-from backend.data.landslides import landslides_dir, read_landslide_points, read_raster_window
+from backend.data.covariate_raster import read_raster_window
+from backend.data.landslides import landslides_dir, read_landslide_points
 from backend.model.checkpoint import BaseModel
 from backend.model.imputation import location_embeddings, location_from_values
 from backend.tasks.landslide.cv import (
