@@ -58,7 +58,7 @@ def _optional_summaries(root: Path) -> list[str]:
 
 
 def _ismn_summary(root: Path) -> list[str]:
-    from backend.data.ismn import summarize_ismn
+    from backend.data.ismn_stations import summarize_ismn
     return summarize_ismn(root / "ismn")
 
 

@@ -18,7 +18,8 @@ import numpy as np
 
 from backend.core.errors import DataFormatError
 from backend.data.camels import AttributeTable
-from backend.data.ismn import find_ismn_stations, ismn_dir, top_layer_soil_moisture
+from backend.data.ismn import ismn_dir
+from backend.data.ismn_stations import find_ismn_stations, top_layer_soil_moisture
 from backend.data.nearest_basin import nearest_basin
 from backend.data.tabular import parse_float, read_delimited
 

@@ -9,17 +9,8 @@ import numpy as np
 import pytest
 
 from backend.core.errors import DataFormatError, DataNotFoundError
-from backend.data.ismn import (
-    IsmnSeries,
-    IsmnStation,
-    daily_mean,
-    find_ismn_stations,
-    ismn_dir,
-    read_ismn_file,
-    read_ismn_metadata,
-    summarize_ismn,
-    top_layer_soil_moisture,
-)
+from backend.data.ismn import IsmnSeries, IsmnStation, ismn_dir, read_ismn_file, read_ismn_metadata
+from backend.data.ismn_stations import daily_mean, find_ismn_stations, summarize_ismn, top_layer_soil_moisture
 
 ISMN = ismn_dir()
 real_data = pytest.mark.skipif(not ISMN.is_dir(), reason=f"real ISMN data not unpacked at {ISMN} (make data)")
