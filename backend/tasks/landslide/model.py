@@ -324,8 +324,3 @@ def load_landslide_model(path: Path | None, base_loader: Callable[[], BaseModel]
     model = LandslideModel(LandslideNet(config), config, base)
     load_weights(model.net, adapter, path)
     return model
-
-
-def adapter_meta(path: Path) -> dict:
-    """The free-form metadata saved with an adapter (training data, scores)."""
-    return read_adapter(Path(path), TASK, None).meta

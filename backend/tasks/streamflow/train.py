@@ -23,8 +23,7 @@ from backend.model.inputs import make_batch
 from backend.tasks.streamflow.data import StreamflowData, basin_flow_scale
 from backend.tasks.streamflow.networks import NETWORKS, DailyInputs, HeadConfig, build_head
 from backend.training.fit import FitConfig, FitResult, fit
-
-NSE_EPSILON = 0.1
+from backend.training.nse_loss import masked_nse_loss, nse_weights
 
 
 @dataclass
@@ -123,7 +122,7 @@ def train_streamflow(name: str, base: BaseModel, data: StreamflowData, train_ids
     torch.manual_seed(seed)
     model = StreamflowModel(name, base, loc_statics(data), cfg.head, float(np.nanmean(observed)),
                             float(np.nanstd(observed)))
-    weights = torch.from_numpy(1.0 / (np.nan_to_num(scale, nan=1.0) + NSE_EPSILON) ** 2).float()
+    weights = nse_weights(scale)
 
     def loss_on_batch(batch_rng: np.random.Generator) -> torch.Tensor:
         rows, days = _sample(data, fit_rows, (lo, hi), cfg, batch_rng)
@@ -131,9 +130,7 @@ def train_streamflow(name: str, base: BaseModel, data: StreamflowData, train_ids
         target_days = days[:, cfg.warmup_days :]
         target = torch.from_numpy(flow[rows[:, None], target_days])
         in_period = torch.from_numpy((target_days >= lo) & (target_days < hi))
-        mask = ~torch.isnan(target) & in_period
-        error = (prediction - torch.nan_to_num(target)) ** 2 * weights[rows].unsqueeze(1)
-        return (error * mask).sum() / mask.sum().clamp(min=1)
+        return masked_nse_loss(prediction, target, weights[rows], in_period)
 
     val_rows = data.rows(val_ids)
 

@@ -25,9 +25,10 @@ from backend.core import progress as progress_module
 from backend.core.metrics import kge, nse
 from backend.model.checkpoint import BaseModel
 from backend.model.encoder_states import encode_records
-from backend.tasks.streamflow.train import NSE_EPSILON, StreamflowModel, _assemble, predict_days
+from backend.tasks.streamflow.train import StreamflowModel, _assemble, predict_days
 from backend.tasks.streamflow.user_data import PreparedGauges, sequence_start
 from backend.training.fit import FitConfig, FitResult, fit
+from backend.training.nse_loss import masked_nse_loss, nse_weights
 
 Report = Callable[[float, str], None]
 
@@ -136,7 +137,7 @@ def finetune_on_gauges(base: BaseModel, model: StreamflowModel, warmup_days: int
     train_hi = np.array([s.train_hi for s in splits])[:, None]
     with np.errstate(invalid="ignore"):
         scale = np.array([np.nanstd(flow[r, s.train_lo:s.train_hi]) for r, s in zip(rows, splits, strict=True)])
-    weights = torch.from_numpy(1.0 / (np.nan_to_num(scale, nan=1.0) + NSE_EPSILON) ** 2).float()
+    weights = nse_weights(scale)
 
     def loss_on_batch(rng: np.random.Generator) -> torch.Tensor:
         pick = rng.integers(0, len(ids), cfg.batch_size)
@@ -146,9 +147,7 @@ def finetune_on_gauges(base: BaseModel, model: StreamflowModel, warmup_days: int
         target_days = days[:, warmup_days:]
         target = torch.from_numpy(flow[rows[pick][:, None], target_days])
         in_train = torch.from_numpy((target_days >= train_lo[pick]) & (target_days < train_hi[pick]))
-        mask = ~torch.isnan(target) & in_train
-        error = (prediction - torch.nan_to_num(target)) ** 2 * weights[pick].unsqueeze(1)
-        return (error * mask).sum() / mask.sum().clamp(min=1)
+        return masked_nse_loss(prediction, target, weights[pick], in_train)
 
     report(0.09, "scoring the warm start on the validation parts")
     before = validation_scores(model, prepared, base, warmup_days)
