@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qgis.core import (
     QgsCoordinateReferenceSystem,
@@ -34,6 +34,7 @@ from qgis.PyQt.QtWidgets import (
     QLabel,
     QProgressBar,
     QVBoxLayout,
+    QWidget,
 )
 
 from . import settings
@@ -41,6 +42,9 @@ from .gauges import gauge_field, normalize_gauge_id
 from .layers import STYLE_MEAN_FLOW, STYLE_SOIL, add_to_project, apply_style, styled_style_name, write_result_layer
 from .processing.base import feature_location, known_attributes
 from .tasks import WorkerBatchTask, WorkerTask
+
+if TYPE_CHECKING:  # the dock imports this module lazily; at run time it is only passed in
+    from .dock import StefaLandDock
 
 SOIL, MEAN_FLOW = "soil", "mean_flow"
 SOIL_FIELDS = [("sand_pct", "double"), ("silt_pct", "double"), ("clay_pct", "double"), ("forcing_basin", "string"),
@@ -52,12 +56,14 @@ WGS84 = QgsCoordinateReferenceSystem("EPSG:4326")
 
 
 def soil_values(row: dict[str, Any]) -> list[Any]:
+    """The :data:`SOIL_FIELDS` values of one ``soil_composition`` row."""
     imputed = list(row.get("imputed") or [])
     return [row.get("sand_pct"), row.get("silt_pct"), row.get("clay_pct"), row.get("forcing_basin"),
             row.get("forcing_basin_km"), len(imputed), ", ".join(imputed)]
 
 
 def flow_values(result: dict[str, Any]) -> list[Any]:
+    """The :data:`FLOW_FIELDS` values of one streamflow prediction result."""
     imputed = list(result.get("imputed") or [])
     return [result.get("mean_flow"), result.get("nse"), result.get("kge"), int(bool(result.get("has_observations"))),
             result.get("n_days"), result.get("forcing_source"), len(imputed), ", ".join(imputed), result.get("csv")]
@@ -66,7 +72,7 @@ def flow_values(result: dict[str, Any]) -> list[Any]:
 class BasinLayerDialog(QDialog):
     """Pick a layer and a quantity; the graduated result layer is added to the project."""
 
-    def __init__(self, dock, parent=None) -> None:
+    def __init__(self, dock: StefaLandDock, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("StefaLandBasinLayerDialog")
         self.setWindowTitle(self.tr("StefaLand – basins → soil composition / mean flow"))
@@ -124,6 +130,7 @@ class BasinLayerDialog(QDialog):
         self.output_file.setFilePath(str(settings.output_dir() / f"{stem}.gpkg"))
 
     def run(self) -> WorkerTask | None:
+        """Start the predictions for the chosen layer (None, with the reason shown, if an input is missing)."""
         layer = self.layer_combo.currentLayer()
         path = self.output_file.filePath()
         if not isinstance(layer, QgsVectorLayer):
@@ -160,7 +167,7 @@ class BasinLayerDialog(QDialog):
         if not sip.isdeleted(self):
             self.progress.setValue(int(value))
 
-    def _soil_task(self, features: list[QgsFeature], transform) -> WorkerTask:  # noqa: ANN001
+    def _soil_task(self, features: list[QgsFeature], transform: QgsCoordinateTransform) -> WorkerTask:
         points = []
         for feature in features:
             location = feature_location(feature, transform)
@@ -169,7 +176,8 @@ class BasinLayerDialog(QDialog):
         return WorkerTask(self.tr("Soil composition of {} features").format(len(points)), "soil_composition",
                           {"points": points}, on_done=self._soil_done)
 
-    def _flow_task(self, layer: QgsVectorLayer, features: list[QgsFeature], transform) -> WorkerTask:  # noqa: ANN001
+    def _flow_task(self, layer: QgsVectorLayer, features: list[QgsFeature],
+                   transform: QgsCoordinateTransform) -> WorkerTask:
         options = self.dock.request_settings()
         folder = Path(options["out_dir"]) / "mean_flow" / time.strftime("%Y%m%d_%H%M%S")
         field = gauge_field(layer)
@@ -198,7 +206,8 @@ class BasinLayerDialog(QDialog):
                                on_done=self._flow_done)
 
     @staticmethod
-    def _as_location(params: dict[str, Any], feature: QgsFeature, transform) -> dict[str, Any]:  # noqa: ANN001
+    def _as_location(params: dict[str, Any], feature: QgsFeature,
+                     transform: QgsCoordinateTransform) -> dict[str, Any]:
         if "gauge_id" not in params:
             return params
         location = feature_location(feature, transform)

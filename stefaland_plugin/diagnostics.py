@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import platform
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qgis.core import Qgis
 from qgis.gui import QgsFileWidget
@@ -18,11 +18,15 @@ from qgis.PyQt.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QVBoxLayout,
+    QWidget,
 )
 
 from . import settings
 from .tasks import WorkerTask
 from .worker_client import shared_client
+
+if TYPE_CHECKING:  # the dock imports this module lazily; at run time it is only passed in
+    from .dock import StefaLandDock
 
 
 def local_report() -> list[str]:
@@ -60,7 +64,9 @@ def worker_report(result: dict[str, Any]) -> list[str]:
 
 
 class DiagnosticsDialog(QDialog):
-    def __init__(self, dock, parent=None) -> None:
+    """Shows the plugin's and the worker's report (copyable); sets the worker's interpreter and project folder."""
+
+    def __init__(self, dock: StefaLandDock, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("StefaLandDiagnosticsDialog")
         self.setWindowTitle(self.tr("StefaLand – diagnostics"))
@@ -103,12 +109,14 @@ class DiagnosticsDialog(QDialog):
         return box
 
     def apply_settings(self) -> None:
+        """Store the interpreter and project folder typed in; stop the worker and ask again (which restarts it)."""
         settings.put(settings.KEY_PYTHON, self.python_edit.filePath().strip())
         settings.put(settings.KEY_BACKEND_ROOT, self.root_edit.filePath().strip())
         shared_client().stop()
         self.refresh()
 
     def refresh(self) -> None:
+        """Show the local report now and ask the worker (``ping``) for the rest."""
         self._lines = local_report()
         self._show(self._lines + [self.tr("Asking the worker…")])
         self.dock.run_task(WorkerTask(self.tr("Diagnostics"), "ping", {}, on_done=self._pinged))
@@ -123,7 +131,9 @@ class DiagnosticsDialog(QDialog):
         self.text.setPlainText("\n".join(lines))
 
     def report(self) -> str:
+        """The text shown (what "Copy to clipboard" copies)."""
         return self.text.toPlainText()
 
     def copy(self) -> None:
+        """Copy the report to the clipboard."""
         QGuiApplication.clipboard().setText(self.report())

@@ -4,23 +4,23 @@ from __future__ import annotations
 
 import html
 import importlib
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from qgis.core import (
     Qgis,
     QgsApplication,
-    QgsCoordinateReferenceSystem,
-    QgsCoordinateTransform,
+    QgsMapLayer,
     QgsProject,
     QgsRectangle,
 )
-from qgis.gui import QgsDockWidget
+from qgis.gui import QgisInterface, QgsDockWidget
 from qgis.PyQt import sip
 from qgis.PyQt.QtCore import QDate, Qt, QTimer, pyqtSignal
 from qgis.PyQt.QtWidgets import (
     QComboBox,
     QDateEdit,
+    QDialog,
     QFormLayout,
     QGridLayout,
     QHBoxLayout,
@@ -33,16 +33,15 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from . import settings
+from .conus import conus_extent, use_conus_albers
 from .hydrograph import HydrographWidget, read_prediction_csv
 from .layers import add_to_project, demo_layers
 from .map_tool import BasinPickTool
+from .prediction_text import adapter_label, describe_prediction
 from .tasks import WorkerTask
 
 DATE_FORMAT = "yyyy-MM-dd"
 FIRST_DAY, LAST_DAY = QDate(1980, 1, 1), QDate(2014, 12, 31)  # the Daymet forcings' span
-#: the contiguous United States (WGS84 lon/lat) and the CRS the demo shows it in (CONUS Albers)
-CONUS_EXTENT = (-125.0, 24.0, -66.5, 49.6)
-CONUS_CRS = "EPSG:5070"
 
 
 class StefaLandDock(QgsDockWidget):
@@ -52,7 +51,7 @@ class StefaLandDock(QgsDockWidget):
     predictionShown = pyqtSignal(str)  # gauge id (or the polygon's name)
     predictionFailed = pyqtSignal(str)  # the error shown in the hydrograph
 
-    def __init__(self, iface, parent: QWidget | None = None) -> None:
+    def __init__(self, iface: QgisInterface, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(self.tr("StefaLand"))
         self.setObjectName("StefaLandDock")
@@ -164,13 +163,16 @@ class StefaLandDock(QgsDockWidget):
         settings.put(settings.KEY_END, self.end())
 
     def set_period(self, start: str, end: str) -> None:
+        """Show the period ``start``..``end`` (ISO dates) in the date fields."""
         self.start_edit.setDate(QDate.fromString(start, DATE_FORMAT))
         self.end_edit.setDate(QDate.fromString(end, DATE_FORMAT))
 
     def start(self) -> str:
+        """The period's first day (ISO date)."""
         return self.start_edit.date().toString(DATE_FORMAT)
 
     def end(self) -> str:
+        """The period's last day (ISO date)."""
         return self.end_edit.date().toString(DATE_FORMAT)
 
     # ------------------------------------------------------------------ model choice
@@ -181,7 +183,7 @@ class StefaLandDock(QgsDockWidget):
         self.model_combo.clear()
         self.model_combo.addItem(self.tr("Bundled model"), "")
         if adapter:
-            self.model_combo.addItem(self.tr("Fine-tuned: {}").format(_adapter_label(adapter)), adapter)
+            self.model_combo.addItem(self.tr("Fine-tuned: {}").format(adapter_label(adapter)), adapter)
             self.model_combo.setItemData(1, adapter, Qt.ItemDataRole.ToolTipRole)
             if settings.active_adapter() == adapter:
                 self.model_combo.setCurrentIndex(1)
@@ -237,6 +239,7 @@ class StefaLandDock(QgsDockWidget):
         return task
 
     def cancel_current(self) -> None:
+        """Cancel the task whose progress the panel shows (the Cancel button)."""
         if self._current is not None:
             self._current.cancel()
 
@@ -278,7 +281,8 @@ class StefaLandDock(QgsDockWidget):
         self.show_result(task, title or self.tr("Gauge {}").format(gauge), gauge,
                          lambda result: describe_prediction(result, self.tr))
 
-    def show_result(self, task: WorkerTask, title: str, key: str, describe) -> bool:
+    def show_result(self, task: WorkerTask, title: str, key: str,
+                    describe: Callable[[dict[str, Any]], list[str]]) -> bool:
         """Hydrograph and details of a finished prediction task; the error in the plot if it failed."""
         if not task.ok:
             message = self.tr("No prediction for {}: {}").format(key, task.error)
@@ -313,6 +317,7 @@ class StefaLandDock(QgsDockWidget):
 
     # ------------------------------------------------------------------ demo
     def load_demo(self) -> WorkerTask:
+        """Write the CAMELS demo layers (gauges, western basins) with the worker and add them to the project."""
         out_dir = settings.output_dir() / "demo"
         task = WorkerTask(self.tr("Load CAMELS demo"), "demo_layers", {"out_dir": str(out_dir)},
                           on_done=self._demo_done)
@@ -344,11 +349,9 @@ class StefaLandDock(QgsDockWidget):
 
     def conus_extent(self) -> QgsRectangle:
         """The contiguous US in the canvas CRS."""
-        to_canvas = QgsCoordinateTransform(QgsCoordinateReferenceSystem("EPSG:4326"),
-                                           self.canvas.mapSettings().destinationCrs(), QgsProject.instance())
-        return to_canvas.transformBoundingBox(QgsRectangle(*CONUS_EXTENT))
+        return conus_extent(self.canvas.mapSettings().destinationCrs())
 
-    def zoom_to_layer(self, layer) -> None:  # noqa: ANN001
+    def zoom_to_layer(self, layer: QgsMapLayer) -> None:
         """Zoom the canvas to ``layer`` (in the canvas CRS), with a small margin."""
         extent = self.canvas.mapSettings().layerExtentToOutputExtent(layer, layer.extent())
         extent.scale(1.05)
@@ -356,26 +359,31 @@ class StefaLandDock(QgsDockWidget):
         self.canvas.refresh()
 
     def zoom_to_conus(self) -> None:
+        """Zoom the canvas to the contiguous US."""
         self.canvas.setExtent(self.conus_extent())
         self.canvas.refresh()
 
     # ------------------------------------------------------------------ dialogs
-    def _show_dialog(self, module: str, class_name: str):
+    def _show_dialog(self, module: str, class_name: str) -> QDialog:
         """Import a dialog module only when it is first opened (keeps the plugin's start-up light), show it."""
         dialog = getattr(importlib.import_module(f".{module}", __package__), class_name)(self, self)
         dialog.show()
         return dialog
 
-    def open_finetune(self):
+    def open_finetune(self) -> QDialog:
+        """Open the fine-tuning dialog."""
         return self._show_dialog("finetune_dialog", "FinetuneDialog")
 
-    def open_landslide(self):
+    def open_landslide(self) -> QDialog:
+        """Open the landslide hazard map dialog."""
         return self._show_dialog("landslide_dialog", "LandslideDialog")
 
-    def open_basin_layer(self):
+    def open_basin_layer(self) -> QDialog:
+        """Open the basins → soil composition / mean flow dialog."""
         return self._show_dialog("basin_layer_dialog", "BasinLayerDialog")
 
-    def open_diagnostics(self):
+    def open_diagnostics(self) -> QDialog:
+        """Open the diagnostics dialog."""
         return self._show_dialog("diagnostics", "DiagnosticsDialog")
 
     def shutdown(self) -> None:
@@ -388,45 +396,3 @@ class StefaLandDock(QgsDockWidget):
         self.map_tool.deleteLater()  # the canvas (its parent) outlives the plugin
         self.polygons.shutdown()
 
-
-#: the coordinate operation QGIS offers first from WGS84 to CONUS Albers ("Inverse of NAD83 to WGS 84 (1) +
-#: Conus Albers", accuracy 4 m); chosen up front so QGIS does not ask (listing the operations would make
-#: PROJ probe grid files that are not installed)
-WGS84_TO_CONUS_ALBERS = ("+proj=pipeline +step +proj=unitconvert +xy_in=deg +xy_out=rad +step +proj=aea +lat_0=23 "
-                         "+lon_0=-96 +lat_1=29.5 +lat_2=45.5 +x_0=0 +y_0=0 +ellps=GRS80")
-
-
-def use_conus_albers(project: QgsProject, layer_crses) -> None:  # noqa: ANN001
-    """Set the project CRS to CONUS Albers with the WGS84 operation chosen (QGIS would otherwise ask)."""
-    target = QgsCoordinateReferenceSystem(CONUS_CRS)
-    wgs84 = QgsCoordinateReferenceSystem("EPSG:4326")
-    context = project.transformContext()
-    if any(crs == wgs84 for crs in layer_crses) and not context.hasTransform(wgs84, target):
-        context.addCoordinateOperation(wgs84, target, WGS84_TO_CONUS_ALBERS)
-        project.setTransformContext(context)
-    project.setCrs(target)
-
-
-def _adapter_label(path: str) -> str:
-    """``adapter_20240101/streamflow_adapter.pt`` -> ``adapter_20240101`` (the folder names a fine-tune)."""
-    adapter = Path(path)
-    return adapter.parent.name if adapter.name == "streamflow_adapter.pt" and adapter.parent.name else adapter.name
-
-
-def describe_prediction(result: dict[str, Any], tr) -> list[str]:
-    """The lines under the hydrograph of a basin: forcings, observations, imputed inputs."""
-    lines = []
-    if result.get("forcing_source"):
-        lines.append(tr("Forcings: {}").format(result["forcing_source"]))
-    if result.get("has_observations"):
-        lines.append(tr("Observed streamflow overlaid (grey); scores over the days observed."))
-    else:
-        lines.append(tr("No observed streamflow for this gauge and period: no scores."))
-    imputed = result.get("imputed") or []
-    if imputed:
-        lines.append(tr("Imputed inputs ({}): {}").format(len(imputed), ", ".join(map(str, imputed))))
-    else:
-        lines.append(tr("Imputed inputs: none (every attribute from CAMELS)."))
-    if result.get("mean_flow") is not None:
-        lines.append(tr("Mean predicted flow: {:.2f} mm/day").format(result["mean_flow"]))
-    return lines

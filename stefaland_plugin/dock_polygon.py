@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qgis.core import (
+    QgsCoordinateReferenceSystem,
     QgsFeature,
     QgsGeometry,
     QgsProject,
@@ -21,11 +22,14 @@ from .layers import add_to_project
 from .polygon import PolygonDrawTool, PolygonInputs, describe_location, location_request, polygon_inputs
 from .tasks import WorkerTask
 
+if TYPE_CHECKING:  # the dock imports this module when it is created
+    from .dock import StefaLandDock
+
 
 class PolygonActions(QObject):
     """Owns the menu, the drawing tool and the layer of drawn polygons; predictions show in the dock."""
 
-    def __init__(self, dock) -> None:
+    def __init__(self, dock: StefaLandDock) -> None:
         super().__init__(dock)
         self.dock = dock
         self.canvas = dock.canvas
@@ -53,10 +57,12 @@ class PolygonActions(QObject):
 
     # ------------------------------------------------------------------ forcings choice
     def forcings_csv(self) -> str:
+        """The forcings CSV chosen for polygons ("" for the nearest CAMELS basin, or if the file is gone)."""
         path = settings.get(settings.KEY_FORCINGS_CSV)
         return path if path and Path(path).is_file() else ""
 
     def set_forcings_csv(self, path: str) -> None:
+        """Remember ``path`` as the polygons' forcings ("" for the nearest CAMELS basin) and tick the menu."""
         settings.put(settings.KEY_FORCINGS_CSV, path)
         self._show_forcings_choice()
 
@@ -68,6 +74,7 @@ class PolygonActions(QObject):
                                 else self.tr("Forcings: from a CSV file…"))
 
     def choose_forcings_csv(self) -> None:
+        """Ask for a forcings CSV file (cancelling goes back to the nearest CAMELS basin)."""
         path, _ = QFileDialog.getOpenFileName(self.dock, self.tr("Daily forcings (date, prcp, srad, tmax, tmin, "
                                                                  "vp, dayl)"), self.forcings_csv(),
                                               self.tr("CSV files (*.csv)"))
@@ -75,11 +82,13 @@ class PolygonActions(QObject):
 
     # ------------------------------------------------------------------ picking a polygon
     def start_drawing(self) -> None:
+        """Switch the canvas to the polygon drawing tool."""
         self.dock.pick_button.setChecked(False)
         self.canvas.setMapTool(self.draw_tool)
         self.dock._set_status(self.tr("Click the vertices of the polygon; right-click to close it."))
 
     def predict_selected(self) -> WorkerTask | None:
+        """Predict the first selected polygon of the active layer (None, with a hint, if there is none)."""
         layer = self.dock.iface.activeLayer()
         polygons = isinstance(layer, QgsVectorLayer) and \
             layer.geometryType() == QgsWkbTypes.GeometryType.PolygonGeometry
@@ -127,6 +136,7 @@ class PolygonActions(QObject):
 
     # ------------------------------------------------------------------ predicting
     def feature_name(self, layer: QgsVectorLayer, feature: QgsFeature) -> str:
+        """The feature's ``name`` field, else ``<layer name> #<feature id>``."""
         for candidate in ("name", "NAME", "Name"):
             index = feature.fields().indexOf(candidate)
             if index >= 0 and feature[index] not in (None, "") and not (
@@ -146,7 +156,8 @@ class PolygonActions(QObject):
             return self.dock.run_task(task, show_errors=False)
         return self._predict(feature, crs, name)
 
-    def _names_done(self, task: WorkerTask, feature: QgsFeature, crs, name: str) -> None:  # noqa: ANN001
+    def _names_done(self, task: WorkerTask, feature: QgsFeature, crs: QgsCoordinateReferenceSystem,
+                    name: str) -> None:
         if not task.ok:
             self.dock.hydrograph.show_message(self.tr("No prediction for {}: {}").format(name, task.error))
             self.dock.predictionFailed.emit(task.error or "")
@@ -155,7 +166,7 @@ class PolygonActions(QObject):
         self.attribute_names = list(result.get("numeric") or []) + list(result.get("categorical") or [])
         self._predict(feature, crs, name)
 
-    def _predict(self, feature: QgsFeature, crs, name: str) -> WorkerTask | None:  # noqa: ANN001
+    def _predict(self, feature: QgsFeature, crs: QgsCoordinateReferenceSystem, name: str) -> WorkerTask | None:
         try:
             inputs = polygon_inputs(feature, crs, self.attribute_names or [], name)
         except ValueError as exc:

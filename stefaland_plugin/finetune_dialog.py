@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qgis.gui import QgsFileWidget
 from qgis.PyQt import sip
@@ -21,19 +22,24 @@ from qgis.PyQt.QtWidgets import (
     QProgressBar,
     QPushButton,
     QVBoxLayout,
+    QWidget,
 )
 
 from . import settings
 from .tasks import WorkerTask
 
+if TYPE_CHECKING:  # the dock imports this module lazily; at run time it is only passed in
+    from .dock import StefaLandDock
+
 USER_FORMAT = "docs/user_format.md"
 
 
 def _nse(value: Any) -> str:
+    """An NSE with three decimals, "n/a" for None."""
     return "n/a" if value is None else f"{float(value):.3f}"
 
 
-def result_lines(result: dict[str, Any], tr) -> list[str]:
+def result_lines(result: dict[str, Any], tr: Callable[[str], str]) -> list[str]:
     """What a finished fine-tune reports: the medians, then each gauge's validation NSE."""
     lines = [tr("Median validation NSE {} (warm start {}){}").format(
         _nse(result.get("median_validation_nse")), _nse(result.get("median_validation_nse_before")),
@@ -49,7 +55,7 @@ def result_lines(result: dict[str, Any], tr) -> list[str]:
 class FinetuneDialog(QDialog):
     """Validates the files with ``validate_gauges`` before ``finetune_streamflow`` may start."""
 
-    def __init__(self, dock, parent=None) -> None:
+    def __init__(self, dock: StefaLandDock, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("StefaLandFinetuneDialog")
         self.setWindowTitle(self.tr("StefaLand – fine-tune on gauges"))
@@ -119,7 +125,8 @@ class FinetuneDialog(QDialog):
         self.start_from.currentIndexChanged.connect(self._invalidate)
         self.resize(620, 640)
 
-    def _file_widget(self, file_filter: str, mode=QgsFileWidget.StorageMode.GetFile) -> QgsFileWidget:
+    def _file_widget(self, file_filter: str,
+                     mode: QgsFileWidget.StorageMode = QgsFileWidget.StorageMode.GetFile) -> QgsFileWidget:
         widget = QgsFileWidget()
         widget.setStorageMode(mode)
         if file_filter:
@@ -127,6 +134,7 @@ class FinetuneDialog(QDialog):
         return widget
 
     def params(self) -> dict[str, str]:
+        """The ``validate_gauges`` / ``finetune_streamflow`` params from the fields (``adapter`` if one is chosen)."""
         params = {"gauges_csv": self.gauges_csv.filePath(), "streamflow_csv": self.streamflow_csv.filePath(),
                   "forcings_dir": self.forcings_dir.filePath(), "out_dir": self.out_dir.filePath()}
         if self.start_from.currentData():
@@ -134,6 +142,7 @@ class FinetuneDialog(QDialog):
         return params
 
     def set_files(self, gauges_csv: str, streamflow_csv: str, forcings_dir: str) -> None:
+        """Fill in the three input paths."""
         self.gauges_csv.setFilePath(gauges_csv)
         self.streamflow_csv.setFilePath(streamflow_csv)
         self.forcings_dir.setFilePath(forcings_dir)
@@ -177,6 +186,7 @@ class FinetuneDialog(QDialog):
 
     # ------------------------------------------------------------------ example
     def use_example(self) -> WorkerTask:
+        """Have the worker write the example dataset, then fill in its files."""
         folder = settings.output_dir() / "example_gauges"
         self.example_button.setEnabled(False)
         self.status.setText(self.tr("Writing the example dataset to {}…").format(folder))
@@ -197,6 +207,7 @@ class FinetuneDialog(QDialog):
 
     # ------------------------------------------------------------------ check and train
     def check(self) -> WorkerTask | None:
+        """Validate the files with the worker (None, with the missing inputs listed, if a path is empty)."""
         params = self.params()
         missing = [name for name, value in params.items() if not value]
         if missing:
@@ -229,6 +240,7 @@ class FinetuneDialog(QDialog):
         self.status.setText(self.tr("The files look fine. Start fine-tuning when ready."))
 
     def start(self) -> WorkerTask | None:
+        """Start fine-tuning on the checked files (None if they changed since the check)."""
         if self._validated_params is None or self._validated_params != self.params():
             self._invalidate()
             return None

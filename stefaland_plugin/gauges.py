@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from qgis.core import QgsFields, QgsVectorLayer
+
 GAUGE_FIELDS = ("gauge_id", "hru_id")
 
 
@@ -23,7 +25,7 @@ def normalize_gauge_id(value: Any) -> str | None:
     return text.zfill(8)
 
 
-def gauge_field(fields) -> str | None:
+def gauge_field(fields: QgsFields | QgsVectorLayer) -> str | None:
     """Name of the field holding the gauge id (``gauge_id`` preferred, then ``hru_id``), or None.
 
     ``fields`` is a QgsFields (or a layer, whose fields are used).

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 from qgis.PyQt.QtCore import QPointF, QRectF, QSize, Qt
-from qgis.PyQt.QtGui import QColor, QFontMetrics, QPainter, QPainterPath, QPen
+from qgis.PyQt.QtGui import QColor, QFontMetrics, QPainter, QPainterPath, QPaintEvent, QPen
 from qgis.PyQt.QtWidgets import QSizePolicy, QWidget
 
 PREDICTED_COLOR = QColor(31, 119, 180)
@@ -29,6 +30,7 @@ class Hydrograph:
 
     @property
     def has_observed(self) -> bool:
+        """True if at least one day has an observed value."""
         return any(v is not None for v in self.observed)
 
 
@@ -119,24 +121,29 @@ class HydrographWidget(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
     def sizeHint(self) -> QSize:
+        """The size the widget prefers in a layout."""
         return QSize(460, 280)
 
     def set_hydrograph(self, data: Hydrograph) -> None:
+        """Plot ``data`` (a message instead if it holds no days)."""
         self._data = data if data.dates else None
         self._message = "" if self._data else self.tr("The prediction holds no days.")
         self.update()
 
     def show_message(self, message: str) -> None:
+        """Clear the plot and show ``message`` in its place."""
         self._data = None
         self._message = message
         self.update()
 
     @property
     def hydrograph(self) -> Hydrograph | None:
+        """The series plotted, None while a message is shown."""
         return self._data
 
     # ----------------------------------------------------------------- painting
-    def paintEvent(self, event) -> None:
+    def paintEvent(self, event: QPaintEvent) -> None:
+        """Draw the hydrograph, or the message when there is none."""
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         painter.fillRect(self.rect(), QColor(255, 255, 255))
@@ -183,7 +190,8 @@ class HydrographWidget(QWidget):
         painter.drawRect(plot)
         self._paint_header(painter, data, plot, metrics)
 
-    def _paint_y_axis(self, painter, plot: QRectF, step: float, y_max: float, y_of, metrics) -> None:
+    def _paint_y_axis(self, painter: QPainter, plot: QRectF, step: float, y_max: float,
+                      y_of: Callable[[float], float], metrics: QFontMetrics) -> None:
         grid = QPen(QColor(225, 225, 225), 1.0)
         text = QPen(QColor(40, 40, 40))
         n = int(round(y_max / step))
@@ -207,7 +215,8 @@ class HydrographWidget(QWidget):
                          int(Qt.AlignmentFlag.AlignCenter), label)
         painter.restore()
 
-    def _paint_x_axis(self, painter, plot: QRectF, first: date, last: date, x_of, metrics) -> None:
+    def _paint_x_axis(self, painter: QPainter, plot: QRectF, first: date, last: date,
+                      x_of: Callable[[date], float], metrics: QFontMetrics) -> None:
         painter.setPen(QPen(QColor(40, 40, 40)))
         right_edge = -1e9
         for day, label in date_ticks(first, last):
@@ -226,7 +235,8 @@ class HydrographWidget(QWidget):
                          int(Qt.AlignmentFlag.AlignRight), caption)
 
     @staticmethod
-    def _paint_series(painter, dates, values, x_of, y_of, pen: QPen) -> None:
+    def _paint_series(painter: QPainter, dates: list[date], values: list[float | None],
+                      x_of: Callable[[date], float], y_of: Callable[[float], float], pen: QPen) -> None:
         """Line through the values; a missing value breaks the line."""
         path = QPainterPath()
         drawing = False
@@ -243,7 +253,7 @@ class HydrographWidget(QWidget):
         painter.setPen(pen)
         painter.drawPath(path)
 
-    def _paint_header(self, painter, data: Hydrograph, plot: QRectF, metrics) -> None:
+    def _paint_header(self, painter: QPainter, data: Hydrograph, plot: QRectF, metrics: QFontMetrics) -> None:
         """Title and scores on the first line, legend on the second, both above the plot."""
         line = metrics.height()
         painter.setPen(QPen(QColor(0, 0, 0)))

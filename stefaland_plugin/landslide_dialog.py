@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from qgis.core import QgsMapLayerProxyModel, QgsRasterLayer
 from qgis.gui import QgsFileWidget, QgsMapLayerComboBox
 from qgis.PyQt import sip
 from qgis.PyQt.QtCore import Qt
-from qgis.PyQt.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QVBoxLayout
+from qgis.PyQt.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QVBoxLayout, QWidget
 
 from . import settings
 from .layers import add_to_project, susceptibility_layers
 from .tasks import WorkerTask
+
+if TYPE_CHECKING:  # the dock imports this module lazily; at run time it is only passed in
+    from .dock import StefaLandDock
 
 
 def raster_file(layer: QgsRasterLayer | None, typed_path: str) -> Path | None:
@@ -28,7 +32,7 @@ def raster_file(layer: QgsRasterLayer | None, typed_path: str) -> Path | None:
 class LandslideDialog(QDialog):
     """Pick a covariate raster and an output GeoTIFF; the result is added as two styled layers."""
 
-    def __init__(self, dock, parent=None) -> None:
+    def __init__(self, dock: StefaLandDock, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("StefaLandLandslideDialog")
         self.setWindowTitle(self.tr("StefaLand – landslide hazard map"))
@@ -64,6 +68,7 @@ class LandslideDialog(QDialog):
         self.resize(520, 220)
 
     def run(self) -> WorkerTask | None:
+        """Start the hazard map (None, with the reason shown, if the raster or the output is missing)."""
         raster = raster_file(self.layer_combo.currentLayer(), self.input_file.filePath())
         out_tif = self.output_file.filePath()
         if raster is None:

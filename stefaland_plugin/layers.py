@@ -7,6 +7,7 @@ from typing import Any
 
 from qgis.core import (
     Qgis,
+    QgsCoordinateReferenceSystem,
     QgsFeature,
     QgsField,
     QgsFields,
@@ -113,7 +114,8 @@ def susceptibility_layers(tif: str | Path, breaks: list[float] | None = None) ->
     return out
 
 
-def write_csvt(path: str | Path, text_columns: tuple[str, ...] = ("gauge_id", "id"), date_columns=("date",)) -> Path:
+def write_csvt(path: str | Path, text_columns: tuple[str, ...] = ("gauge_id", "id"),
+               date_columns: tuple[str, ...] = ("date",)) -> Path:
     """Write the OGR ``.csvt`` sidecar of a CSV: ids stay text (leading zeros), dates are dates, the rest numbers."""
     path = Path(path)
     with path.open(encoding="utf-8") as fh:
@@ -159,12 +161,14 @@ def styled_style_name(style: str, geometry_type: QgsWkbTypes.GeometryType) -> st
     return f"{style}_polygon" if geometry_type == QgsWkbTypes.GeometryType.PolygonGeometry else style
 
 
-def write_result_layer(features: list[QgsFeature], fields: QgsFields, crs, wkb_type, added: list[tuple[str, str]],
-                       values: dict[int, list], path: str | Path, name: str) -> QgsVectorLayer:
-    """Write ``features`` (their own fields, plus the ``added`` (name, kind) fields filled from ``values`` by
-    feature id) to a GeoPackage at ``path`` and open it as a layer called ``name`` (main thread).
+def write_result_layer(features: list[QgsFeature], fields: QgsFields, crs: QgsCoordinateReferenceSystem,
+                       wkb_type: QgsWkbTypes.Type, added: list[tuple[str, str]], values: dict[int, list],
+                       path: str | Path, name: str) -> QgsVectorLayer:
+    """Write ``features`` with extra fields to a GeoPackage at ``path``; open it as a layer called ``name``.
 
-    Features without values are left out. A source field called ``fid`` is dropped (the GeoPackage has its own).
+    Each feature keeps its own fields, plus the ``added`` (name, kind) fields filled from ``values`` by
+    feature id (main thread only). Features without values are left out. A source field called ``fid`` is
+    dropped (the GeoPackage has its own).
     """
     kept = [i for i, f in enumerate(fields) if f.name().lower() != "fid"]
     out_fields = QgsFields()

@@ -16,6 +16,7 @@ from typing import Any
 from qgis.core import (
     QgsCoordinateTransform,
     QgsCsException,
+    QgsFeature,
     QgsFeatureRequest,
     QgsGeometry,
     QgsPointXY,
@@ -37,6 +38,8 @@ NAME_FIELDS = ("gauge_name", "name", "usgsname", "station_name")
 
 @dataclass(frozen=True)
 class BasinHit:
+    """The gauge a click found: its id, the layer and feature it was read from, and its name."""
+
     gauge_id: str
     layer_id: str
     layer_name: str
@@ -44,7 +47,7 @@ class BasinHit:
     label: str = ""  #: the gauge's name, from a name field of the feature (if any)
 
 
-def feature_label(feature) -> str:  # noqa: ANN001
+def feature_label(feature: QgsFeature) -> str:
     """The first non-empty name field of a feature ("" if none)."""
     names = {field.name().lower(): field.name() for field in feature.fields()}
     for wanted in NAME_FIELDS:
@@ -165,6 +168,7 @@ class BasinPickTool(QgsMapToolEmitPoint):
         self.setCursor(Qt.CursorShape.CrossCursor)
 
     def canvasReleaseEvent(self, event: QgsMapMouseEvent) -> None:
+        """Left click: request a prediction for the basin there; else pick the polygon there, or say none is."""
         if event.button() != Qt.MouseButton.LeftButton:
             return
         point = self.toMapCoordinates(event.pos())

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from qgis.core import QgsApplication
+from qgis.gui import QgisInterface
 from qgis.PyQt.QtCore import QCoreApplication, Qt
 from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QAction
 
 from .settings import icon_path, log
+from .tasks import WorkerTask
 from .worker_client import shutdown_shared
 
 MENU = "&StefaLand"
@@ -16,7 +18,7 @@ MENU = "&StefaLand"
 class StefaLandPlugin:
     """Created by ``classFactory``; QGIS calls :meth:`initGui` and :meth:`unload`."""
 
-    def __init__(self, iface) -> None:
+    def __init__(self, iface: QgisInterface) -> None:
         self.iface = iface
         self.actions: list[QAction] = []
         self.dock = None
@@ -24,6 +26,7 @@ class StefaLandPlugin:
 
     @staticmethod
     def tr(text: str) -> str:
+        """Translate ``text`` in the StefaLand context."""
         return QCoreApplication.translate("StefaLand", text)
 
     def initProcessing(self) -> None:
@@ -36,6 +39,7 @@ class StefaLandPlugin:
         QgsApplication.processingRegistry().addProvider(self.provider)
 
     def initGui(self) -> None:
+        """Register the Processing provider, add the panel and its menu and toolbar action."""
         from .dock import StefaLandDock
 
         self.initProcessing()
@@ -52,7 +56,7 @@ class StefaLandPlugin:
         self.actions.append(action)
         log("plugin loaded")
 
-    def load_demo(self):
+    def load_demo(self) -> WorkerTask:
         """Show the panel and load the CAMELS demo layers (used by ``make run``)."""
         if self.dock is None:
             raise RuntimeError("initGui has not run")
@@ -60,6 +64,7 @@ class StefaLandPlugin:
         return self.dock.load_demo()
 
     def unload(self) -> None:
+        """Remove the action, the panel and the provider, and stop the worker (plugin unload)."""
         for action in self.actions:
             self.iface.removePluginMenu(MENU, action)
             self.iface.removeToolBarIcon(action)

@@ -9,6 +9,7 @@ other attribute is imputed by the model; the answer says which, and the panel sh
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from qgis.core import (
 )
 from qgis.gui import QgsMapCanvas, QgsMapMouseEvent, QgsMapTool, QgsRubberBand
 from qgis.PyQt.QtCore import Qt, pyqtSignal
-from qgis.PyQt.QtGui import QColor
+from qgis.PyQt.QtGui import QColor, QKeyEvent
 
 WGS84 = QgsCoordinateReferenceSystem("EPSG:4326")
 AREA_KEY = "area_km2"  #: the backend's name for the drainage area given in km² (model attribute area_gages2)
@@ -82,6 +83,7 @@ class PolygonInputs:
     area_km2: float | None = None
 
     def centroid_text(self) -> str:
+        """The centroid as text, e.g. ``40.123° N, 105.456° W``."""
         north, east = "N" if self.lat >= 0 else "S", "E" if self.lon >= 0 else "W"
         return f"{abs(self.lat):.3f}° {north}, {abs(self.lon):.3f}° {east}"
 
@@ -171,6 +173,7 @@ class PolygonDrawTool(QgsMapTool):
 
     @property
     def points(self) -> list[QgsPointXY]:
+        """The vertices clicked so far (canvas CRS)."""
         return list(self._points)
 
     def _redraw(self, moving: QgsPointXY | None = None) -> None:
@@ -182,10 +185,12 @@ class PolygonDrawTool(QgsMapTool):
         self._band.update()
 
     def canvasMoveEvent(self, event: QgsMapMouseEvent) -> None:
+        """Draw the polygon so far with the cursor as its next vertex."""
         if self._points:
             self._redraw(self.toMapCoordinates(event.pos()))
 
     def canvasReleaseEvent(self, event: QgsMapMouseEvent) -> None:
+        """Left click: add a vertex; right click: close the polygon."""
         if event.button() == Qt.MouseButton.LeftButton:
             self._points.append(self.toMapCoordinates(event.pos()))
             self._redraw()
@@ -194,7 +199,8 @@ class PolygonDrawTool(QgsMapTool):
         elif event.button() == Qt.MouseButton.RightButton:
             self.finish()
 
-    def keyPressEvent(self, event) -> None:
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Esc: start over; Backspace: drop the last vertex; Enter: close the polygon."""
         if event.key() == Qt.Key.Key_Escape:
             self.clear()
         elif event.key() == Qt.Key.Key_Backspace and self._points:
@@ -216,10 +222,12 @@ class PolygonDrawTool(QgsMapTool):
         return geometry
 
     def clear(self) -> None:
+        """Forget the vertices and empty the rubber band."""
         self._points = []
         self._band.reset(QgsWkbTypes.GeometryType.PolygonGeometry)
 
     def deactivate(self) -> None:
+        """Another tool took over: drop the polygon being drawn."""
         self.clear()
         super().deactivate()
 
@@ -231,7 +239,7 @@ class PolygonDrawTool(QgsMapTool):
             scene.removeItem(self._band)
 
 
-def describe_location(result: dict[str, Any], inputs: PolygonInputs, tr) -> list[str]:
+def describe_location(result: dict[str, Any], inputs: PolygonInputs, tr: Callable[[str], str]) -> list[str]:
     """Lines for the panel: the polygon, its forcings, and where every attribute came from."""
     lines = [tr("“{}”: centroid {} (WGS84), area {:.1f} km²").format(inputs.name, inputs.centroid_text(),
                                                                         inputs.area_km2 or 0.0)]

@@ -28,11 +28,13 @@ def log(message: str, level: Qgis.MessageLevel = Qgis.MessageLevel.Info) -> None
 
 
 def get(key: str, default: str = "") -> str:
+    """The setting ``key`` as text, ``default`` if it is not set."""
     value = QgsSettings().value(key, default)
     return str(value) if value is not None else default
 
 
 def put(key: str, value: str) -> None:
+    """Store ``value`` under the setting ``key``."""
     QgsSettings().setValue(key, value)
 
 
@@ -79,6 +81,7 @@ def style_path(name: str) -> Path | None:
 
 
 def icon_path() -> str:
+    """Path of the plugin's icon (``icon.svg``)."""
     return str(PLUGIN_DIR / "icon.svg")
 
 

@@ -79,6 +79,7 @@ class WorkerTask(QgsTask):
             self.messageChanged.emit(message)
 
     def run(self) -> bool:
+        """Send the request(s) (task thread); records the result or the error and never raises."""
         try:
             client = self._client or shared_client()
             started = time.monotonic()
@@ -101,6 +102,7 @@ class WorkerTask(QgsTask):
         return client.request(self.method, self.params, progress=self._report, is_cancelled=self.isCanceled)
 
     def finished(self, result: bool) -> None:
+        """Clean up after a failure, log it, and call ``on_done`` (main thread)."""
         if not result:
             if self.isCanceled():
                 self.cancelled = True

@@ -54,9 +54,10 @@ class WorkerDied(WorkerError):
 
 
 def backend_not_ready(message: str, models_dir: str | Path | None = None) -> bool:
-    """True if an error text says the backend cannot do this *yet*: the method is missing, or a trained model
-    file it needs is not there (``<models_dir>/...: ... not found`` or ``not installed``), as opposed to a
-    real failure.
+    """True if an error text says the backend cannot do this *yet*, as opposed to a real failure.
+
+    That is: the method is missing, or a trained model file it needs is not there
+    (``<models_dir>/...: ... not found`` or ``not installed``).
     """
     if "not available in this backend version" in message:
         return True
@@ -179,13 +180,16 @@ class WorkerClient:
 
     # ------------------------------------------------------------------ process management
     def interpreter(self) -> Path:
+        """The Python interpreter the worker runs in (read now, if configured as a callable)."""
         return Path(self._python() if callable(self._python) else self._python)
 
     def backend_root(self) -> Path:
+        """The project folder holding ``backend/``, the worker's cwd (read now, if configured as a callable)."""
         return Path(self._root() if callable(self._root) else self._root)
 
     @property
     def pid(self) -> int | None:
+        """The running worker's process id, None while none runs."""
         process = self._process
         return process.pid if process is not None and process.alive() else None
 

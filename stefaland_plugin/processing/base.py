@@ -15,6 +15,7 @@ from qgis.core import (
     QgsCoordinateTransform,
     QgsFeature,
     QgsFeatureSource,
+    QgsMapLayer,
     QgsProcessingAlgorithm,
     QgsProcessingContext,
     QgsProcessingException,
@@ -32,6 +33,7 @@ WGS84 = QgsCoordinateReferenceSystem("EPSG:4326")
 
 
 def tr(text: str) -> str:
+    """Translate ``text`` in the StefaLand context."""
     return QCoreApplication.translate("StefaLand", text)
 
 
@@ -61,27 +63,35 @@ class WorkerAlgorithm(QgsProcessingAlgorithm):
     HELP = ""
 
     def tr(self, text: str) -> str:
+        """Translate ``text`` in the StefaLand context."""
         return tr(text)
 
-    def createInstance(self):
+    def createInstance(self) -> WorkerAlgorithm:
+        """A new instance of the same algorithm class (Processing runs copies)."""
         return type(self)()
 
     def name(self) -> str:
+        """The algorithm's id in the provider."""
         return self.NAME
 
     def displayName(self) -> str:
+        """The name shown in the Processing toolbox (translated)."""
         return self.tr(self.DISPLAY)
 
     def group(self) -> str:
+        """The toolbox group the algorithm is listed under (translated)."""
         return self.tr(self.GROUP)
 
     def groupId(self) -> str:
+        """The group's id: its name in lower case, spaces as underscores."""
         return self.GROUP.lower().replace(" ", "_")
 
     def shortHelpString(self) -> str:
+        """The help text shown next to the algorithm's dialog (translated)."""
         return self.tr(self.HELP)
 
     def icon(self) -> QIcon:
+        """The StefaLand icon."""
         return QIcon(icon_path())
 
     def call(self, method: str, params: dict[str, Any], feedback: QgsProcessingFeedback | None,
@@ -117,10 +127,12 @@ class WorkerAlgorithm(QgsProcessingAlgorithm):
 
 
 def to_wgs84(source: QgsFeatureSource, context: QgsProcessingContext) -> QgsCoordinateTransform:
+    """The transform from the source's CRS to WGS84."""
     return QgsCoordinateTransform(source.sourceCrs(), WGS84, context.transformContext())
 
 
 def is_id_field(name: str) -> bool:
+    """True for id-like field names (``id``, ``fid``, ``objectid``, ``*_id``), which are not attributes."""
     lowered = name.lower()
     return lowered in ("id", "fid", "objectid") or lowered.endswith("_id")
 
@@ -188,12 +200,15 @@ class StylePostProcessor(QgsProcessingLayerPostProcessorInterface):
 
     @classmethod
     def create(cls, style: str, breaks: list[float] | None = None) -> StylePostProcessor:
+        """A post-processor kept alive for Processing (the last 20 are referenced here)."""
         processor = cls(style, breaks)
         cls._alive.append(processor)
         del cls._alive[:-20]
         return processor
 
-    def postProcessLayer(self, layer, context, feedback) -> None:
+    def postProcessLayer(self, layer: QgsMapLayer, context: QgsProcessingContext,
+                         feedback: QgsProcessingFeedback) -> None:
+        """Style the loaded ``layer`` (and label its hazard classes when there are breaks)."""
         from ..layers import apply_style, label_classes, susceptibility_style
 
         style = susceptibility_style(layer) if self.style == "susceptibility" else self.style

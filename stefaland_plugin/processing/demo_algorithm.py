@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from qgis.core import (
+    QgsProcessingContext,
+    QgsProcessingFeedback,
     QgsProcessingOutputString,
     QgsProcessingOutputVectorLayer,
     QgsProcessingParameterFolderDestination,
@@ -12,6 +16,8 @@ from .base import WorkerAlgorithm, load_on_completion
 
 
 class LoadDemoAlgorithm(WorkerAlgorithm):
+    """Writes the CAMELS gauges and western basin outlines and loads them, styled."""
+
     NAME = "load_camels_demo"
     DISPLAY = "Load CAMELS demo"
     GROUP = "Data"
@@ -19,13 +25,16 @@ class LoadDemoAlgorithm(WorkerAlgorithm):
             "streamflow exists) as GeoJSON and loads them with the outlines of 63 western CAMELS basins.")
     OUTPUT_FOLDER, GAUGES, BASINS, SUMMARY = "OUTPUT_FOLDER", "GAUGES", "BASINS", "SUMMARY"
 
-    def initAlgorithm(self, config=None) -> None:
+    def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:
+        """Declare the parameters and outputs."""
         self.addParameter(QgsProcessingParameterFolderDestination(self.OUTPUT_FOLDER, self.tr("Output folder")))
         self.addOutput(QgsProcessingOutputVectorLayer(self.GAUGES, self.tr("CAMELS gauges")))
         self.addOutput(QgsProcessingOutputVectorLayer(self.BASINS, self.tr("CAMELS basins (63 western)")))
         self.addOutput(QgsProcessingOutputString(self.SUMMARY, self.tr("Summary")))
 
-    def processAlgorithm(self, parameters, context, feedback):
+    def processAlgorithm(self, parameters: dict[str, Any], context: QgsProcessingContext,
+                         feedback: QgsProcessingFeedback) -> dict[str, Any]:
+        """Run the algorithm; returns its outputs by name."""
         folder = self.parameterAsString(parameters, self.OUTPUT_FOLDER, context)
         result = self.call("demo_layers", {"out_dir": folder}, feedback)
         gauges = result["gauges"]

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from qgis.core import (
+    QgsProcessingContext,
     QgsProcessingException,
+    QgsProcessingFeedback,
     QgsProcessingOutputString,
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
@@ -16,6 +19,8 @@ from .base import WorkerAlgorithm, load_on_completion, set_style_on_completion
 
 
 class LandslideSusceptibilityAlgorithm(WorkerAlgorithm):
+    """A covariate raster in; a GeoTIFF of susceptibility (probability, five classes) out, styled."""
+
     NAME = "landslide_susceptibility"
     DISPLAY = "Landslide susceptibility map"
     GROUP = "Hazard"
@@ -24,12 +29,15 @@ class LandslideSusceptibilityAlgorithm(WorkerAlgorithm):
             "band 1 the probability 0-1, band 2 five classes (very low .. very high).")
     INPUT, OUTPUT, CLASSES = "INPUT", "OUTPUT", "CLASSES"
 
-    def initAlgorithm(self, config=None) -> None:
+    def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:
+        """Declare the parameters and outputs."""
         self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, self.tr("Covariate raster")))
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Susceptibility")))
         self.addOutput(QgsProcessingOutputString(self.CLASSES, self.tr("Classes and breaks (JSON)")))
 
-    def processAlgorithm(self, parameters, context, feedback):
+    def processAlgorithm(self, parameters: dict[str, Any], context: QgsProcessingContext,
+                         feedback: QgsProcessingFeedback) -> dict[str, Any]:
+        """Run the algorithm; returns its outputs by name."""
         layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
         if layer is None:
             raise QgsProcessingException(self.invalidRasterError(parameters, self.INPUT))

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from qgis.core import (
     QgsFeature,
     QgsFeatureSink,
     QgsFields,
     QgsProcessing,
+    QgsProcessingContext,
     QgsProcessingException,
+    QgsProcessingFeedback,
     QgsProcessingOutputString,
     QgsProcessingParameterFeatureSink,
     QgsProcessingParameterFeatureSource,
@@ -40,6 +43,8 @@ def unique_names(names: list[str]) -> list[str]:
 
 
 class PredictPolygonStreamflowAlgorithm(WorkerAlgorithm):
+    """Streamflow of every polygon of a layer, each predicted as a location (no gauge id needed)."""
+
     NAME = "predict_polygon_streamflow"
     DISPLAY = "Predict streamflow for any polygons"
     GROUP = "Streamflow"
@@ -53,7 +58,8 @@ class PredictPolygonStreamflowAlgorithm(WorkerAlgorithm):
     INPUT, NAME_FIELD, START, END = "INPUT", "NAME_FIELD", "START", "END"
     FORCINGS, ADAPTER, OUTPUT_CSV, OUTPUT, N_LOCATIONS = "FORCINGS", "ADAPTER", "OUTPUT_CSV", "OUTPUT", "N_LOCATIONS"
 
-    def initAlgorithm(self, config=None) -> None:
+    def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:
+        """Declare the parameters and outputs."""
         self.addParameter(QgsProcessingParameterFeatureSource(
             self.INPUT, self.tr("Polygons"), [QgsProcessing.SourceType.TypeVectorPolygon]))
         self.addParameter(QgsProcessingParameterField(
@@ -67,7 +73,9 @@ class PredictPolygonStreamflowAlgorithm(WorkerAlgorithm):
         self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, self.tr("Polygons with predictions")))
         self.addOutput(QgsProcessingOutputString(self.N_LOCATIONS, self.tr("Polygons predicted")))
 
-    def processAlgorithm(self, parameters, context, feedback):
+    def processAlgorithm(self, parameters: dict[str, Any], context: QgsProcessingContext,
+                         feedback: QgsProcessingFeedback) -> dict[str, Any]:
+        """Run the algorithm; returns its outputs by name."""
         source = self.parameterAsSource(parameters, self.INPUT, context)
         if source is None:
             raise QgsProcessingException(self.invalidSourceError(parameters, self.INPUT))

@@ -20,19 +20,26 @@ ALGORITHMS: dict[str, tuple[str, ...]] = {
 
 
 class StefaLandProvider(QgsProcessingProvider):
+    """The ``stefaland`` provider: the algorithms of :data:`ALGORITHMS`."""
+
     def id(self) -> str:
+        """The provider's id (algorithm ids are ``stefaland:<name>``)."""
         return "stefaland"
 
     def name(self) -> str:
+        """The provider's name in the toolbox."""
         return "StefaLand"
 
     def longName(self) -> str:
+        """The name with the plugin's version."""
         return f"StefaLand {plugin_version()}"
 
     def icon(self) -> QIcon:
+        """The StefaLand icon."""
         return QIcon(icon_path())
 
     def loadAlgorithms(self) -> None:
+        """Import the algorithm modules and add one instance of each algorithm."""
         for module_name, classes in ALGORITHMS.items():
             module = importlib.import_module(f"{__package__}.{module_name}")
             for class_name in classes:

@@ -10,7 +10,10 @@ from qgis.core import (
     QgsFeatureSink,
     QgsFields,
     QgsProcessing,
+    QgsProcessingContext,
     QgsProcessingException,
+    QgsProcessingFeatureSource,
+    QgsProcessingFeedback,
     QgsProcessingParameterDateTime,
     QgsProcessingParameterFeatureSink,
     QgsProcessingParameterFeatureSource,
@@ -44,7 +47,9 @@ def component_percent(row: dict[str, Any], component: str) -> float | None:
     return None
 
 
-def _input_source(alg, parameters, context):
+def _input_source(alg: WorkerAlgorithm, parameters: dict[str, Any],
+                  context: QgsProcessingContext) -> QgsProcessingFeatureSource:
+    """The ``INPUT`` feature source of ``alg``; raises the Processing error if it is not valid."""
     source = alg.parameterAsSource(parameters, alg.INPUT, context)
     if source is None:
         raise QgsProcessingException(alg.invalidSourceError(parameters, alg.INPUT))
@@ -52,6 +57,8 @@ def _input_source(alg, parameters, context):
 
 
 class SoilCompositionAlgorithm(WorkerAlgorithm):
+    """Sand, silt and clay (%) for each point or polygon, as a copy of the input with new fields."""
+
     NAME = "soil_composition"
     DISPLAY = "Soil composition"
     GROUP = "Soil"
@@ -59,13 +66,16 @@ class SoilCompositionAlgorithm(WorkerAlgorithm):
             "attributes of the features are passed to the model as known inputs; missing ones are imputed.")
     INPUT, OUTPUT = "INPUT", "OUTPUT"
 
-    def initAlgorithm(self, config=None) -> None:
+    def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:
+        """Declare the parameters and outputs."""
         self.addParameter(QgsProcessingParameterFeatureSource(
             self.INPUT, self.tr("Points or polygons"),
             [QgsProcessing.SourceType.TypeVectorPoint, QgsProcessing.SourceType.TypeVectorPolygon]))
         self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, self.tr("Soil composition")))
 
-    def processAlgorithm(self, parameters, context, feedback):
+    def processAlgorithm(self, parameters: dict[str, Any], context: QgsProcessingContext,
+                         feedback: QgsProcessingFeedback) -> dict[str, Any]:
+        """Run the algorithm; returns its outputs by name."""
         source = _input_source(self, parameters, context)
         points, features = point_records(source, context, feedback)
         if not points:
@@ -107,6 +117,8 @@ class SoilCompositionAlgorithm(WorkerAlgorithm):
 
 
 class SoilMoistureAlgorithm(WorkerAlgorithm):
+    """Daily soil moisture at each point over a period, as a CSV table."""
+
     NAME = "soil_moisture"
     DISPLAY = "Soil moisture at points"
     GROUP = "Soil"
@@ -114,7 +126,8 @@ class SoilMoistureAlgorithm(WorkerAlgorithm):
             "table (point id, date, soil moisture).")
     INPUT, START, END, OUTPUT_CSV = "INPUT", "START", "END", "OUTPUT_CSV"
 
-    def initAlgorithm(self, config=None) -> None:
+    def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:
+        """Declare the parameters and outputs."""
         self.addParameter(QgsProcessingParameterFeatureSource(
             self.INPUT, self.tr("Points"), [QgsProcessing.SourceType.TypeVectorPoint]))
         date_type = QgsProcessingParameterDateTime.Type.Date
@@ -123,7 +136,9 @@ class SoilMoistureAlgorithm(WorkerAlgorithm):
         self.addParameter(QgsProcessingParameterFileDestination(
             self.OUTPUT_CSV, self.tr("Soil moisture table"), self.tr("CSV files (*.csv)")))
 
-    def processAlgorithm(self, parameters, context, feedback):
+    def processAlgorithm(self, parameters: dict[str, Any], context: QgsProcessingContext,
+                         feedback: QgsProcessingFeedback) -> dict[str, Any]:
+        """Run the algorithm; returns its outputs by name."""
         source = _input_source(self, parameters, context)
         points, _ = point_records(source, context, feedback)
         if not points:
@@ -141,6 +156,8 @@ class SoilMoistureAlgorithm(WorkerAlgorithm):
 
 
 class FillAttributesAlgorithm(WorkerAlgorithm):
+    """The features' static attributes completed by the model (empty fields filled, new ones added)."""
+
     NAME = "fill_missing_attributes"
     DISPLAY = "Fill in missing attributes"
     GROUP = "Data"
@@ -150,13 +167,16 @@ class FillAttributesAlgorithm(WorkerAlgorithm):
             "'imputed' lists what was imputed.")
     INPUT, OUTPUT = "INPUT", "OUTPUT"
 
-    def initAlgorithm(self, config=None) -> None:
+    def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:
+        """Declare the parameters and outputs."""
         self.addParameter(QgsProcessingParameterFeatureSource(
             self.INPUT, self.tr("Points or polygons"),
             [QgsProcessing.SourceType.TypeVectorPoint, QgsProcessing.SourceType.TypeVectorPolygon]))
         self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, self.tr("Completed attributes")))
 
-    def processAlgorithm(self, parameters, context, feedback):
+    def processAlgorithm(self, parameters: dict[str, Any], context: QgsProcessingContext,
+                         feedback: QgsProcessingFeedback) -> dict[str, Any]:
+        """Run the algorithm; returns its outputs by name."""
         source = _input_source(self, parameters, context)
         transform = to_wgs84(source, context)
         total = max(1, source.featureCount())
@@ -214,4 +234,5 @@ class FillAttributesAlgorithm(WorkerAlgorithm):
 
 
 def _combine(base: QgsFields, new: QgsFields) -> QgsFields:
+    """The fields of ``base`` followed by those of ``new``."""
     return QgsProcessingUtils.combineFields(base, new)

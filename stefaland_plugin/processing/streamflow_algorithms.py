@@ -9,13 +9,16 @@ import shutil
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from qgis.core import (
     QgsFeature,
     QgsFeatureSink,
     QgsFields,
     QgsProcessing,
+    QgsProcessingContext,
     QgsProcessingException,
+    QgsProcessingFeedback,
     QgsProcessingOutputFile,
     QgsProcessingOutputString,
     QgsProcessingParameterBoolean,
@@ -79,7 +82,8 @@ def add_period_and_adapter(algorithm: WorkerAlgorithm) -> None:
         QgsProcessingParameterFile.Behavior.File, optional=True))
 
 
-def period_and_adapter(algorithm: WorkerAlgorithm, parameters, context) -> tuple[str, str, str]:  # noqa: ANN001
+def period_and_adapter(algorithm: WorkerAlgorithm, parameters: dict[str, Any],
+                       context: QgsProcessingContext) -> tuple[str, str, str]:
     """(start, end) as YYYY-MM-DD and the adapter path ("" for the bundled model); start after end is refused."""
     start = algorithm.parameterAsDateTime(parameters, algorithm.START, context).date()
     end = algorithm.parameterAsDateTime(parameters, algorithm.END, context).date()
@@ -93,7 +97,8 @@ Request = tuple[str, str, dict]  #: (name, worker method, params with ``out_csv`
 
 
 def run_predictions(algorithm: WorkerAlgorithm, build: Callable[[Path], tuple[list[Request], list[str]]],
-                    feedback, out_csv: Path, key: str, what: str) -> tuple[dict[str, dict], int]:  # noqa: ANN001
+                    feedback: QgsProcessingFeedback, out_csv: Path, key: str,
+                    what: str) -> tuple[dict[str, dict], int]:
     """One worker request per item, then one combined CSV with a leading ``key`` column.
 
     ``build(work_folder)`` returns the requests (their CSVs go into the temporary folder) and the problems
@@ -135,6 +140,8 @@ def run_predictions(algorithm: WorkerAlgorithm, build: Callable[[Path], tuple[li
 
 
 class PredictStreamflowAlgorithm(WorkerAlgorithm):
+    """Streamflow of every gauged basin or gauge of a layer: one CSV table and a copy of the layer with scores."""
+
     NAME = "predict_streamflow"
     DISPLAY = "Predict streamflow"
     GROUP = "Streamflow"
@@ -145,7 +152,8 @@ class PredictStreamflowAlgorithm(WorkerAlgorithm):
     INPUT, GAUGE_FIELD, START, END, ADAPTER = "INPUT", "GAUGE_FIELD", "START", "END", "ADAPTER"
     OUTPUT_CSV, OUTPUT, N_GAUGES = "OUTPUT_CSV", "OUTPUT", "N_GAUGES"
 
-    def initAlgorithm(self, config=None) -> None:
+    def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:
+        """Declare the parameters and outputs."""
         self.addParameter(QgsProcessingParameterFeatureSource(
             self.INPUT, self.tr("Basins or gauges"),
             [QgsProcessing.SourceType.TypeVectorPolygon, QgsProcessing.SourceType.TypeVectorPoint]))
@@ -158,7 +166,9 @@ class PredictStreamflowAlgorithm(WorkerAlgorithm):
         self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, self.tr("Basins with scores")))
         self.addOutput(QgsProcessingOutputString(self.N_GAUGES, self.tr("Gauges predicted")))
 
-    def processAlgorithm(self, parameters, context, feedback):
+    def processAlgorithm(self, parameters: dict[str, Any], context: QgsProcessingContext,
+                         feedback: QgsProcessingFeedback) -> dict[str, Any]:
+        """Run the algorithm; returns its outputs by name."""
         source = self.parameterAsSource(parameters, self.INPUT, context)
         if source is None:
             raise QgsProcessingException(self.invalidSourceError(parameters, self.INPUT))
@@ -220,6 +230,8 @@ class PredictStreamflowAlgorithm(WorkerAlgorithm):
 
 
 class FinetuneAlgorithm(WorkerAlgorithm):
+    """Checks the user's gauge files, then trains a streamflow adapter on them (optionally made the active model)."""
+
     NAME = "finetune_on_gauges"
     DISPLAY = "Fine-tune on gauges"
     GROUP = "Streamflow"
@@ -229,7 +241,8 @@ class FinetuneAlgorithm(WorkerAlgorithm):
     GAUGES_CSV, STREAMFLOW_CSV, FORCINGS_DIR = "GAUGES_CSV", "STREAMFLOW_CSV", "FORCINGS_DIR"
     OUTPUT_DIR, ACTIVATE, ADAPTER, METRICS = "OUTPUT_DIR", "ACTIVATE", "ADAPTER", "METRICS"
 
-    def initAlgorithm(self, config=None) -> None:
+    def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:
+        """Declare the parameters and outputs."""
         file_behaviour = QgsProcessingParameterFile.Behavior.File
         self.addParameter(QgsProcessingParameterFile(self.GAUGES_CSV, self.tr("Gauges CSV"), file_behaviour,
                                                      extension="csv"))
@@ -243,7 +256,9 @@ class FinetuneAlgorithm(WorkerAlgorithm):
         self.addOutput(QgsProcessingOutputFile(self.ADAPTER, self.tr("Adapter")))
         self.addOutput(QgsProcessingOutputString(self.METRICS, self.tr("Metrics (JSON)")))
 
-    def processAlgorithm(self, parameters, context, feedback):
+    def processAlgorithm(self, parameters: dict[str, Any], context: QgsProcessingContext,
+                         feedback: QgsProcessingFeedback) -> dict[str, Any]:
+        """Run the algorithm; returns its outputs by name."""
         params = {
             "gauges_csv": self.parameterAsFile(parameters, self.GAUGES_CSV, context),
             "streamflow_csv": self.parameterAsFile(parameters, self.STREAMFLOW_CSV, context),
