@@ -65,7 +65,7 @@ install-plugin:  ## symlink stefaland_plugin/ into the default QGIS profile (the
 test: setup  ## ruff and the whole test suite, headless
 	@mkdir -p $(XDG_RUNTIME_DIR) && chmod 700 $(XDG_RUNTIME_DIR)
 	$(VENV)/bin/ruff check backend stefaland_plugin tests scripts
-	$(VENV)/bin/bandit -q -r stefaland_plugin
+	$(VENV)/bin/bandit -q -r backend stefaland_plugin
 	$(PY) -m pytest -q
 
 lint: venv

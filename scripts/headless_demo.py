@@ -1,7 +1,7 @@
 """The headless half of ``make run``: the plugin's workflows through Processing, outputs in ``out/``.
 
 Each step calls a StefaLand Processing algorithm (which calls the worker, which calls the backend).
-A step whose backend method is not available yet is reported as SKIPPED; nothing is faked.
+A step that fails is reported as FAILED (nothing is faked) and the run exits non-zero.
 """
 
 from __future__ import annotations
@@ -30,15 +30,9 @@ from qgis.core import (  # noqa: E402 (after the path set-up)
 from qgis.PyQt.QtCore import QSize  # noqa: E402
 from qgis.PyQt.QtGui import QColor, QFont, QImage, QPainter  # noqa: E402
 
+from backend.core.paths import data_root  # noqa: E402 (pure Python: no torch, no qgis)
+
 PERIOD = ("1995-01-01", "1999-12-31")
-MODELS_DIR = str(PROJECT / "resources" / "models")
-
-
-def backend_not_ready(message: str) -> bool:
-    """The backend cannot do this yet: the method is not there, or its trained model is not bundled yet."""
-    from stefaland_plugin.worker_client import backend_not_ready as not_ready
-
-    return not_ready(message, MODELS_DIR)
 N_STREAMFLOW_BASINS = 3
 
 
@@ -68,8 +62,16 @@ class Step:
     detail: str = ""
 
 
+def fail(step: Step, message: str) -> None:
+    """Record ``step`` as FAILED with the first line of ``message``."""
+    message = message.strip()
+    step.status = "FAILED"
+    step.detail = message.splitlines()[0] if message else "error"
+    print(f"   FAILED: {step.detail}", flush=True)
+
+
 def run_step(steps: list[Step], name: str, algorithm: str, params: dict) -> dict | None:
-    """Run one algorithm; record OK / SKIPPED (backend method not available) / FAILED."""
+    """Run one algorithm; record OK or FAILED (None: the step failed)."""
     import processing
 
     step = Step(name)
@@ -79,10 +81,7 @@ def run_step(steps: list[Step], name: str, algorithm: str, params: dict) -> dict
     try:
         result = processing.run(algorithm, params, feedback=PrintFeedback())
     except QgsProcessingException as exc:
-        message = str(exc).strip()
-        step.status = "SKIPPED" if backend_not_ready(message) else "FAILED"
-        step.detail = message.splitlines()[0] if message else "error"
-        print(f"   {step.status}: {step.detail}", flush=True)
+        fail(step, str(exc))
         return None
     step.status = "OK"
     step.detail = f"{time.monotonic() - started:.1f} s"
@@ -246,8 +245,10 @@ def _workflows(out: Path, steps: list[Step], pngs: list[Path]) -> None:
         if gauge in by_gauge:
             png = out / f"hydrograph_{gauge}.png"
             pngs.append(_render_hydrograph(scores["OUTPUT_CSV"], gauge, by_gauge[gauge], png))
+        else:
+            fail(steps[-1], f"no scores for gauge {gauge} in {scores['OUTPUT']}")
 
-    tif = PROJECT / "data" / "landslides" / "ecuador_lsl" / "ta.tif"
+    tif = data_root() / "landslides" / "ecuador_lsl" / "ta.tif"
     hazard = run_step(steps, "Landslide susceptibility (Ecuador terrain covariates)",
                       "stefaland:landslide_susceptibility",
                       {"INPUT": str(tif), "OUTPUT": str(out / "landslide_susceptibility.tif")})
@@ -289,13 +290,17 @@ def run_headless(out: Path) -> int:
         shutdown_shared()
         QgsProject.instance().removeAllMapLayers()
         QgsApplication.processingRegistry().removeProvider(provider)
+    failed = [s for s in steps if s.status != "OK"]
     print("\nSummary")
     for step in steps:
         print(f"  {step.status:8} {step.name}: {step.detail}")
     for png in pngs:
         print(f"  map: {png}")
     print(f"  outputs in {out}")
-    failed = [s for s in steps if s.status == "FAILED"]
+    if steps and steps[0].status != "OK":
+        print("  the other steps need the demo layers: not run")
+    print(f"{len(steps) - len(failed)} of {len(steps)} steps OK" + (f", {len(failed)} FAILED" if failed else "")
+          + ("" if pngs else "; no map rendered"))
     del provider, steps
     app.exitQgis()
     return 1 if failed or not pngs else 0

@@ -13,7 +13,7 @@ Plays one analyst workflow through the StefaLand plugin's own widgets, as a user
 - ``none``: only the demo (``make run``).
 
 When everything is on screen it writes a JSON status to ``$STEFALAND_READY_FILE`` (if set): ``status`` is
-``ok``, ``not_ready`` (the backend lacks a method or a trained model: nothing is faked) or ``error``.
+``ok`` or ``error`` (with the failure in ``detail``: nothing is faked).
 """
 
 from __future__ import annotations
@@ -57,9 +57,8 @@ def _ready(status: str, **info) -> None:
 
 
 def _failed(message: str) -> None:
-    from stefaland_plugin.worker_client import backend_not_ready
-
-    _ready("not_ready" if backend_not_ready(message) else "error", detail=message)
+    """The workflow failed: status ``error`` with the message (``run_qgis.py`` then exits non-zero)."""
+    _ready("error", detail=message)
 
 
 def _then(task, callback) -> None:

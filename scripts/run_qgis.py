@@ -2,8 +2,8 @@
 
 With a display ($DISPLAY), starts the real QGIS with a profile in which the plugin is enabled and the
 CAMELS demo loaded. Without one, runs the same workflows headless through Processing, writes the
-output layers to ``out/`` and renders a PNG map of the demo layers. An algorithm whose backend method
-is not available yet is reported and skipped, never faked.
+output layers to ``out/`` and renders a PNG map of the demo layers. A step that fails is reported as
+FAILED, never faked, and the exit code is non-zero.
 
     .venv/bin/python scripts/run_qgis.py                 # desktop if $DISPLAY is set, else headless
     .venv/bin/python scripts/run_qgis.py --headless
@@ -14,8 +14,8 @@ is not available yet is reported and skipped, never faked.
 
 ``--scenario`` plays one analyst workflow in the window (``scripts/qgis_startup.py``): basin (1), finetune (2),
 hazard (3a), basins (3b), polygon (4), or none (the demo only); basin by default.
-With ``--screenshot`` the exit code is 0 once the workflow's result is on screen, 3 if the backend cannot
-do it yet (a method or a trained model missing: reported, nothing faked), 1 on an error.
+With ``--screenshot`` the exit code is 0 once the workflow's result is on screen, 1 if it failed (reported,
+nothing faked). Without it, QGIS stays open; the exit code is 1 if the workflow reported an error, else QGIS's own.
 """
 
 from __future__ import annotations
@@ -68,7 +68,6 @@ def make_profile(root: Path, adapter: str = "") -> Path:
     return root
 
 
-NOT_READY = 3
 #: the screenshot of each workflow in docs/screenshots (``--screenshots-dir``)
 SCREENSHOTS = {"basin": "workflow1_click_basin.png", "finetune": "workflow2_finetune.png",
                "hazard": "workflow3a_hazard_map.png", "basins": "workflow3b_basin_layer.png",
@@ -106,8 +105,21 @@ def run_desktop(screenshot: Path | None, timeout_s: float, scenario: str = "none
                 "--code", str(PROJECT / "scripts" / "qgis_startup.py")]
         print("starting:", " ".join(args))
         if screenshot is None:
-            return subprocess.call(args, env=env, cwd=PROJECT)
+            code = subprocess.call(args, env=env, cwd=PROJECT)
+            return _exit_code(read_status(ready), code)
         return _screenshot_when_ready(subprocess.Popen(args, env=env, cwd=PROJECT), ready, screenshot, timeout_s)
+
+
+def _exit_code(status: dict, qgis_code: int) -> int:
+    """The exit code of an interactive run: 1 if the workflow reported an error, else QGIS's own."""
+    if status["status"] == "timeout":  # QGIS closed before the workflow finished
+        print("QGIS startup: the workflow did not report (QGIS was closed before it finished)")
+        return qgis_code
+    print("QGIS startup:", status["status"], json.dumps(status))
+    if status["status"] != "ok":
+        print(f"FAILED: {status.get('detail') or status['status']}", file=sys.stderr)
+        return qgis_code or 1
+    return qgis_code
 
 
 def _screenshot_when_ready(process: subprocess.Popen, ready: Path, screenshot: Path, timeout_s: float) -> int:
@@ -123,7 +135,10 @@ def _screenshot_when_ready(process: subprocess.Popen, ready: Path, screenshot: P
         screenshot.parent.mkdir(parents=True, exist_ok=True)
         subprocess.run(["import", "-window", "root", str(screenshot)], check=True, timeout=60)
         print("screenshot:", screenshot)
-        return {"ok": 0, "not_ready": NOT_READY}.get(status["status"], 1)
+        if status["status"] != "ok":
+            print(f"FAILED: {status.get('detail') or status['status']}", file=sys.stderr)
+            return 1
+        return 0
     finally:
         process.terminate()
         try:
@@ -153,9 +168,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.screenshots_dir:
             codes = {scenario: run_desktop(args.screenshots_dir / name, args.timeout, scenario, adapter)
                      for scenario, name in SCREENSHOTS.items()}
-            print("workflows:", ", ".join(f"{k} {'ok' if v == 0 else 'not ready' if v == NOT_READY else 'FAILED'}"
-                                          for k, v in codes.items()))
-            return max(codes.values())
+            print("workflows:", ", ".join(f"{k} {'ok' if v == 0 else 'FAILED'}" for k, v in codes.items()))
+            return 1 if any(codes.values()) else 0
         return run_desktop(args.screenshot, args.timeout, args.scenario, adapter)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from headless_demo import run_headless  # imports QGIS: only now

@@ -36,7 +36,7 @@ def client():
     from stefaland_plugin.worker_client import WorkerClient
 
     if not VENV_PYTHON.exists():
-        pytest.skip(f"{VENV_PYTHON} missing: run `make setup`")
+        pytest.fail(f"{VENV_PYTHON} missing: run `make setup`", pytrace=False)
     worker = WorkerClient(VENV_PYTHON, PROJECT_ROOT)
     yield worker
     worker.stop()
@@ -52,10 +52,11 @@ def shared_worker():
 
 
 @pytest.fixture
-def real_data():
-    if not BASINS_GPKG.is_file() or not (DATA / "camels_us" / "camels_attributes_v2.0").is_dir():
-        pytest.skip("real data missing: run `make data`")
-    return DATA
+def real_data(real_root, real_file):
+    """The data root with the CAMELS attributes and the demo basins; the test fails naming what is missing
+    (``tests/conftest.py`` marks every test using this fixture ``real_data``)."""
+    real_file(BASINS_GPKG.relative_to(DATA))
+    return real_root
 
 
 @pytest.fixture

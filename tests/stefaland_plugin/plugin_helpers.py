@@ -8,8 +8,10 @@ from pathlib import Path
 
 from qgis.PyQt.QtCore import QCoreApplication, QEvent
 
+from backend.core.paths import data_root
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-DATA = PROJECT_ROOT / "data"
+DATA = data_root()  # the worker's data root too: ``$STEFALAND_DATA`` if set, else data/
 VENV_PYTHON = PROJECT_ROOT / ".venv" / "bin" / "python"
 BASINS_GPKG = DATA / "basins" / "camels_west_63_basins.gpkg"
 
@@ -31,9 +33,3 @@ def flush_deletes() -> None:
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     QCoreApplication.processEvents()
 
-
-def backend_not_ready(message: str) -> bool:
-    """The backend refuses because it cannot do this yet: method missing, or its model not trained yet."""
-    from stefaland_plugin.worker_client import backend_not_ready as not_ready
-
-    return not_ready(message, PROJECT_ROOT / "resources" / "models")

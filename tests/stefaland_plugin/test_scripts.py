@@ -39,11 +39,8 @@ def test_headless_run_writes_the_demo_and_a_map(real_data, tmp_path):
     assert (tmp_path / "demo" / "camels_gauges.geojson").is_file()
     png = tmp_path / "demo_map.png"
     assert png.is_file() and png.stat().st_size > 20_000
-    models = PROJECT_ROOT / "resources" / "models"
-    bundled = ("stefaland_base.pt", "streamflow_adapter.pt", "landslide_adapter.pt", "soil_composition_adapter.pt")
-    if "STEFALAND_BASE_MODEL" in os.environ or not all((models / name).is_file() for name in bundled):
-        return  # steps the backend cannot do yet are SKIPPED (checked above: never FAILED, never faked)
-    assert "SKIPPED" not in run.stdout, run.stdout[-3000:]
+    # the demo, streamflow, landslides, soil composition, soil moisture, missing attributes
+    assert "\n6 of 6 steps OK\n" in run.stdout, run.stdout[-3000:]
     for name in ("streamflow_predictions.csv", "streamflow_scores.gpkg", "landslide_susceptibility.tif",
                  "soil_composition.gpkg", "soil_moisture.csv", "attributes_filled.gpkg", "landslide_map.png",
                  "soil_composition_map.png"):
@@ -52,6 +49,21 @@ def test_headless_run_writes_the_demo_and_a_map(real_data, tmp_path):
     scores = QgsVectorLayer(str(tmp_path / "streamflow_scores.gpkg"), "scores", "ogr")
     assert scores.featureCount() == 3 and all(f["sf_nse"] is not None and f["sf_mean_flow"] > 0
                                               for f in scores.getFeatures())
+
+
+def test_headless_run_without_data_fails_naming_the_missing_folder(tmp_path):
+    """No data: the demo's first step FAILS, naming the missing folder, and the run exits non-zero."""
+    missing = "/nonexistent"
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", STEFALAND_DATA=missing)
+    env.pop("DISPLAY", None)
+    run = subprocess.run([str(VENV_PYTHON), "scripts/run_qgis.py", "--headless", "--out", str(tmp_path / "out")],
+                         cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    output = run.stdout[-3000:] + run.stderr[-3000:]
+    assert run.returncode != 0, output
+    failed = [line for line in run.stdout.splitlines() if line.strip().startswith("FAILED")]
+    assert failed and all(f"{missing}/camels_us" in line for line in failed), output
+    assert "Load CAMELS demo" in "\n".join(failed), output
+    assert not (tmp_path / "out" / "demo_map.png").exists()
 
 
 def _startup_status(stdout: str) -> dict:
@@ -65,16 +77,13 @@ def test_desktop_qgis_click_a_basin(tmp_path):
     """Workflow 1 in the real QGIS under Xvfb: plugin enabled, "Load CAMELS demo", a demo basin clicked with
     the map tool (twice: cold, then warm); the hydrograph with observed flow and scores is on the screenshot."""
     missing = [tool for tool in ("xvfb-run", "qgis", "import") if shutil.which(tool) is None]
-    if missing:
-        pytest.skip(f"not installed: {', '.join(missing)}")
+    assert not missing, f"not installed: {', '.join(missing)} (run `make setup`)"
     shot = tmp_path / "workflow1.png"
     env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
     run = subprocess.run(["xvfb-run", "-a", "-s", "-screen 0 1600x1000x24", str(VENV_PYTHON), "scripts/run_qgis.py",
                           "--desktop", "--scenario", "basin", "--screenshot", str(shot), "--timeout", "150"],
                          cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300)
     status = _startup_status(run.stdout)
-    if status["status"] == "not_ready":
-        pytest.skip(f"the backend cannot predict yet (nothing faked): {status.get('detail')}")
     assert run.returncode == 0 and status["status"] == "ok", run.stdout[-3000:] + run.stderr[-3000:]
     assert status["gauge"] == "12451000" and status["n_days"] == 1096 and status["has_observations"]
     assert status["nse"] is not None and status["kge"] is not None

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 from osgeo import gdal
-from plugin_helpers import DATA, PROJECT_ROOT
+from plugin_helpers import PROJECT_ROOT
 
 QGIS_PROCESS = Path("/usr/bin/qgis_process.bin")  # Debian's wrapper adds an option the 3.22 runner rejects
-RASTER = DATA / "landslides" / "ecuador_lsl" / "ta.tif"
+RASTER = Path("landslides/ecuador_lsl/ta.tif")  # in the data root
 BASE_MODEL = PROJECT_ROOT / "resources" / "models" / "stefaland_base.pt"
 
 
@@ -24,9 +24,10 @@ def _env(home: Path) -> dict[str, str]:
     return env
 
 
-@pytest.mark.skipif(not QGIS_PROCESS.exists(), reason="qgis_process.bin not installed")
-@pytest.mark.skipif(not RASTER.exists() or not BASE_MODEL.exists(), reason="needs `make data` and the bundled model")
-def test_hazard_map_runs_from_qgis_process(tmp_path):
+def test_hazard_map_runs_from_qgis_process(tmp_path, real_file):
+    assert QGIS_PROCESS.exists(), f"{QGIS_PROCESS} not installed: run `make setup`"
+    assert BASE_MODEL.exists(), f"the bundled model {BASE_MODEL} is missing"
+    raster = real_file(RASTER)
     env = _env(tmp_path)  # a throwaway HOME: enabling the plugin must not touch the user's profile
     enable = subprocess.run([str(QGIS_PROCESS), "plugins", "enable", "stefaland_plugin"], env=env,
                             capture_output=True, text=True, timeout=120)
@@ -35,11 +36,11 @@ def test_hazard_map_runs_from_qgis_process(tmp_path):
     assert "stefaland:landslide_susceptibility" in listed.stdout
     out = tmp_path / "susceptibility.tif"
     run = subprocess.run([str(QGIS_PROCESS), "run", "stefaland:landslide_susceptibility", "--",
-                          f"INPUT={RASTER}", f"OUTPUT={out}"], env=env, capture_output=True, text=True,
+                          f"INPUT={raster}", f"OUTPUT={out}"], env=env, capture_output=True, text=True,
                          timeout=300, cwd=tmp_path)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "very high" in run.stdout
-    source, result = gdal.Open(str(RASTER)), gdal.Open(str(out))
+    source, result = gdal.Open(str(raster)), gdal.Open(str(out))
     assert (result.RasterXSize, result.RasterYSize, result.RasterCount) == (source.RasterXSize,
                                                                            source.RasterYSize, 2)
     assert result.GetGeoTransform() == pytest.approx(source.GetGeoTransform())
