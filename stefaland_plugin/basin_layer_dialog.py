@@ -37,7 +37,7 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
-from . import settings
+from . import settings, worker_requests
 from .gauges import gauge_field, normalize_gauge_id
 from .layers import STYLE_MEAN_FLOW, STYLE_SOIL, add_to_project, apply_style, styled_style_name, write_result_layer
 from .processing.base import feature_location, known_attributes
@@ -173,48 +173,32 @@ class BasinLayerDialog(QDialog):
             location = feature_location(feature, transform)
             points.append({"id": str(feature.id()), "lat": location[0], "lon": location[1],
                            "attributes": known_attributes(feature)})
-        return WorkerTask(self.tr("Soil composition of {} features").format(len(points)), "soil_composition",
-                          {"points": points}, on_done=self._soil_done)
+        request = worker_requests.soil_composition(points)
+        return WorkerTask(self.tr("Soil composition of {} features").format(len(points)), request.method,
+                          request.params, on_done=self._soil_done)
 
     def _flow_task(self, layer: QgsVectorLayer, features: list[QgsFeature],
                    transform: QgsCoordinateTransform) -> WorkerTask:
         options = self.dock.request_settings()
         folder = Path(options["out_dir"]) / "mean_flow" / time.strftime("%Y%m%d_%H%M%S")
         field = gauge_field(layer)
-        self._items_for: list[int] = []
-        items, methods = [], set()
-        for feature in features:
-            gauge = normalize_gauge_id(feature[field]) if field else None
-            params: dict[str, Any] = {"start": options["start"], "end": options["end"]}
-            if options.get("adapter"):
-                params["adapter"] = options["adapter"]
-            if gauge is not None:
-                params.update({"gauge_id": gauge, "out_csv": str(folder / f"{gauge}.csv"),
-                               "method": "predict_streamflow"})
-            else:
-                location = feature_location(feature, transform)
-                params.update({"id": str(feature.id()), "lat": location[0], "lon": location[1],
-                               "attributes": known_attributes(feature), "method": "predict_location",
-                               "out_csv": str(folder / f"feature_{feature.id()}.csv")})
-            methods.add(params.pop("method"))
-            items.append(params)
-            self._items_for.append(feature.id())
-        method = "predict_streamflow" if methods == {"predict_streamflow"} else "predict_location"
-        if len(methods) > 1:  # a layer mixing gauged and ungauged features: predict all as locations
-            items = [self._as_location(p, f, transform) for p, f in zip(items, features, strict=True)]
-        return WorkerBatchTask(self.tr("Mean flow of {} features").format(len(items)), method, items,
-                               on_done=self._flow_done)
-
-    @staticmethod
-    def _as_location(params: dict[str, Any], feature: QgsFeature,
-                     transform: QgsCoordinateTransform) -> dict[str, Any]:
-        if "gauge_id" not in params:
-            return params
-        location = feature_location(feature, transform)
-        out = {k: v for k, v in params.items() if k != "gauge_id"}
-        out.update({"id": params["gauge_id"], "lat": location[0], "lon": location[1],
-                    "attributes": known_attributes(feature)})
-        return out
+        start, end, adapter = options["start"], options["end"], options.get("adapter") or ""
+        gauges = [normalize_gauge_id(feature[field]) if field else None for feature in features]
+        self._items_for: list[int] = [feature.id() for feature in features]
+        if all(gauge is not None for gauge in gauges):
+            requests = [worker_requests.predict_streamflow(gauge, start, end, str(folder / f"{gauge}.csv"),
+                                                           adapter=adapter) for gauge in gauges]
+        else:  # ungauged features, or a layer mixing gauged and ungauged ones: predict all as locations
+            requests = []
+            for feature, gauge in zip(features, gauges, strict=True):
+                lat, lon = feature_location(feature, transform)
+                name = f"{gauge}.csv" if gauge is not None else f"feature_{feature.id()}.csv"
+                requests.append(worker_requests.predict_location(
+                    lat, lon, start, end, str(folder / name), attributes=known_attributes(feature),
+                    location_id=gauge if gauge is not None else str(feature.id()), adapter=adapter))
+        method = requests[0].method if requests else "predict_streamflow"
+        return WorkerBatchTask(self.tr("Mean flow of {} features").format(len(requests)), method,
+                               [r.params for r in requests], on_done=self._flow_done)
 
     # ------------------------------------------------------------------ results
     def _soil_done(self, task: WorkerTask) -> None:

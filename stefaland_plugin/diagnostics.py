@@ -21,7 +21,7 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
-from . import settings
+from . import settings, worker_requests
 from .tasks import WorkerTask
 from .worker_client import shared_client
 
@@ -55,9 +55,9 @@ def worker_report(result: dict[str, Any]) -> list[str]:
         f"Worker python: {result.get('python_executable')}",
         f"Data root: {result.get('data_root')}",
     ]
-    methods = result.get("methods", {})
+    methods = result.get("methods") or []
     if methods:
-        lines.append("Methods: " + ", ".join(f"{name} ({'yes' if ok else 'not yet'})" for name, ok in methods.items()))
+        lines.append("Methods: " + ", ".join(methods))
     models = result.get("models", {})
     lines.append("Model files (sha256): " + (", ".join(f"{k} {v}" for k, v in models.items()) or "none bundled"))
     return lines
@@ -119,7 +119,8 @@ class DiagnosticsDialog(QDialog):
         """Show the local report now and ask the worker (``ping``) for the rest."""
         self._lines = local_report()
         self._show(self._lines + [self.tr("Asking the worker…")])
-        self.dock.run_task(WorkerTask(self.tr("Diagnostics"), "ping", {}, on_done=self._pinged))
+        request = worker_requests.ping()
+        self.dock.run_task(WorkerTask(self.tr("Diagnostics"), request.method, request.params, on_done=self._pinged))
 
     def _pinged(self, task: WorkerTask) -> None:
         if sip.isdeleted(self):

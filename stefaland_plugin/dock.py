@@ -32,7 +32,7 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
-from . import settings
+from . import settings, worker_requests
 from .conus import conus_extent, use_conus_albers
 from .hydrograph import HydrographWidget, read_prediction_csv
 from .layers import add_to_project, demo_layers
@@ -319,8 +319,8 @@ class StefaLandDock(QgsDockWidget):
     def load_demo(self) -> WorkerTask:
         """Write the CAMELS demo layers (gauges, western basins) with the worker and add them to the project."""
         out_dir = settings.output_dir() / "demo"
-        task = WorkerTask(self.tr("Load CAMELS demo"), "demo_layers", {"out_dir": str(out_dir)},
-                          on_done=self._demo_done)
+        request = worker_requests.demo_layers(str(out_dir))
+        task = WorkerTask(self.tr("Load CAMELS demo"), request.method, request.params, on_done=self._demo_done)
         return self.run_task(task)
 
     def _demo_done(self, task: WorkerTask) -> None:

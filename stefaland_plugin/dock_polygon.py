@@ -17,7 +17,7 @@ from qgis.PyQt.QtCore import QObject
 from qgis.PyQt.QtGui import QColor
 from qgis.PyQt.QtWidgets import QActionGroup, QFileDialog, QMenu
 
-from . import settings
+from . import settings, worker_requests
 from .layers import add_to_project
 from .polygon import PolygonDrawTool, PolygonInputs, describe_location, location_request, polygon_inputs
 from .tasks import WorkerTask
@@ -150,7 +150,8 @@ class PolygonActions(QObject):
         crs = layer.crs()
         name = self.feature_name(layer, feature)
         if self.attribute_names is None:
-            task = WorkerTask(self.tr("Model attribute names"), "attribute_names", {},
+            request = worker_requests.attribute_names()
+            task = WorkerTask(self.tr("Model attribute names"), request.method, request.params,
                               on_done=lambda t: self._names_done(t, feature, crs, name))
             self.dock.hydrograph.show_message(self.tr("Predicting streamflow of {} …").format(name))
             return self.dock.run_task(task, show_errors=False)

@@ -25,7 +25,7 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
-from . import settings
+from . import settings, worker_requests
 from .tasks import WorkerTask
 
 if TYPE_CHECKING:  # the dock imports this module lazily; at run time it is only passed in
@@ -190,7 +190,8 @@ class FinetuneDialog(QDialog):
         folder = settings.output_dir() / "example_gauges"
         self.example_button.setEnabled(False)
         self.status.setText(self.tr("Writing the example dataset to {}…").format(folder))
-        return self._run(WorkerTask(self.tr("Example gauge dataset"), "example_gauges", {"out_dir": str(folder)},
+        request = worker_requests.example_gauges(str(folder))
+        return self._run(WorkerTask(self.tr("Example gauge dataset"), request.method, request.params,
                                     on_done=self._example_done))
 
     def _example_done(self, task: WorkerTask) -> None:
@@ -215,7 +216,10 @@ class FinetuneDialog(QDialog):
             return None
         self.check_button.setEnabled(False)
         self.status.setText(self.tr("Checking the files…"))
-        return self._run(WorkerTask(self.tr("Check fine-tuning files"), "validate_gauges", params,
+        request = worker_requests.validate_gauges(params["gauges_csv"], params["forcings_dir"],
+                                                  streamflow_csv=params["streamflow_csv"])
+        self._checked_form = params
+        return self._run(WorkerTask(self.tr("Check fine-tuning files"), request.method, request.params,
                                     on_done=self._checked))
 
     def _checked(self, task: WorkerTask) -> None:
@@ -235,7 +239,7 @@ class FinetuneDialog(QDialog):
             self.status.setText(self.tr("{} problem(s): fix them and check again.").format(len(problems)))
             return
         self._show_list(self.tr("Problems found: none"), notes)
-        self._validated_params = task.params
+        self._validated_params = self._checked_form
         self.start_button.setEnabled(True)
         self.status.setText(self.tr("The files look fine. Start fine-tuning when ready."))
 
@@ -247,8 +251,8 @@ class FinetuneDialog(QDialog):
         self.start_button.setEnabled(False)
         self.check_button.setEnabled(False)
         self.status.setText(self.tr("Fine-tuning…"))
-        params = {**self._validated_params, **self.training_overrides}
-        return self._run(WorkerTask(self.tr("Fine-tune on gauges"), "finetune_streamflow", params,
+        request = worker_requests.finetune_streamflow(**self._validated_params, **self.training_overrides)
+        return self._run(WorkerTask(self.tr("Fine-tune on gauges"), request.method, request.params,
                                     on_done=self._trained))
 
     def _trained(self, task: WorkerTask) -> None:

@@ -11,7 +11,7 @@ from qgis.PyQt import sip
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QVBoxLayout, QWidget
 
-from . import settings
+from . import settings, worker_requests
 from .layers import add_to_project, susceptibility_layers
 from .tasks import WorkerTask
 
@@ -79,8 +79,9 @@ class LandslideDialog(QDialog):
             return None
         if Path(out_tif).suffix.lower() not in (".tif", ".tiff"):
             out_tif += ".tif"
-        task = WorkerTask(self.tr("Landslide susceptibility of {}").format(raster.name), "hazard_map",
-                          {"raster": str(raster), "out_tif": out_tif}, outputs=[out_tif], on_done=self._done)
+        request = worker_requests.hazard_map(str(raster), out_tif)
+        task = WorkerTask(self.tr("Landslide susceptibility of {}").format(raster.name), request.method,
+                          request.params, outputs=[out_tif], on_done=self._done)
         self.dock.run_task(task)
         self.status.setText(self.tr("Running (progress in the StefaLand panel)…"))
         return task

@@ -28,6 +28,7 @@ from qgis.core import (
 from qgis.gui import QgsMapCanvas, QgsMapMouseEvent, QgsMapToolEmitPoint
 from qgis.PyQt.QtCore import Qt, pyqtSignal
 
+from . import worker_requests
 from .gauges import gauge_field, normalize_gauge_id
 
 POINT_TOLERANCE_PX = 8
@@ -136,15 +137,10 @@ def prediction_request(gauge_id: str, start: str, end: str, out_dir: Path, adapt
 
     ``label`` (the gauge's name, for the plot title) travels next to the params, not to the worker.
     """
-    params: dict[str, Any] = {
-        "gauge_id": gauge_id,
-        "start": start,
-        "end": end,
-        "out_csv": str(Path(out_dir) / f"streamflow_{gauge_id}_{start}_{end}.csv"),
-    }
-    if adapter:
-        params["adapter"] = adapter
-    request: dict[str, Any] = {"method": "predict_streamflow", "params": params}
+    built = worker_requests.predict_streamflow(gauge_id, start, end,
+                                               str(Path(out_dir) / f"streamflow_{gauge_id}_{start}_{end}.csv"),
+                                               adapter=adapter)
+    request: dict[str, Any] = {"method": built.method, "params": built.params}
     if label:
         request["label"] = label
     return request

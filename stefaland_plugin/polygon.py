@@ -29,6 +29,8 @@ from qgis.gui import QgsMapCanvas, QgsMapMouseEvent, QgsMapTool, QgsRubberBand
 from qgis.PyQt.QtCore import Qt, pyqtSignal
 from qgis.PyQt.QtGui import QColor, QKeyEvent
 
+from . import worker_requests
+
 WGS84 = QgsCoordinateReferenceSystem("EPSG:4326")
 AREA_KEY = "area_km2"  #: the backend's name for the drainage area given in km² (model attribute area_gages2)
 AREA_ATTRIBUTE = "area_gages2"
@@ -137,20 +139,11 @@ def location_request(inputs: PolygonInputs, start: str, end: str, out_dir: Path,
                      forcings_csv: str = "", request_id: str = "polygon") -> dict[str, Any]:
     """The worker request ``predict_location`` for one polygon."""
     safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in request_id)[:60] or "polygon"
-    params: dict[str, Any] = {
-        "id": inputs.name,
-        "lat": inputs.lat,
-        "lon": inputs.lon,
-        "attributes": dict(inputs.attributes),
-        "start": start,
-        "end": end,
-        "out_csv": str(Path(out_dir) / f"streamflow_{safe}_{start}_{end}.csv"),
-    }
-    if adapter:
-        params["adapter"] = adapter
-    if forcings_csv:
-        params["forcings_csv"] = forcings_csv
-    return {"method": "predict_location", "params": params}
+    built = worker_requests.predict_location(inputs.lat, inputs.lon, start, end,
+                                             str(Path(out_dir) / f"streamflow_{safe}_{start}_{end}.csv"),
+                                             attributes=inputs.attributes, forcings_csv=forcings_csv,
+                                             location_id=inputs.name, adapter=adapter)
+    return {"method": built.method, "params": built.params}
 
 
 class PolygonDrawTool(QgsMapTool):

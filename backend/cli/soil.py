@@ -12,6 +12,7 @@ import argparse
 from pathlib import Path
 
 from backend.cli.args import attribute_values, quiet
+from backend.service.requests import parse_params
 
 
 def _composition(args: argparse.Namespace) -> int:
@@ -27,9 +28,8 @@ def _composition(args: argparse.Namespace) -> int:
         point = {"id": "point", "lat": args.lat, "lon": args.lon, "attributes": attribute_values(args.attr, "--attr")}
     else:
         raise ValueError("give --basin GAUGE_ID or both --lat and --lon")
-    params = {"points": [point], "model": str(args.model) if args.model else None,
-              "adapter": str(args.adapter) if args.adapter else None}
-    row = soil_request(params, quiet)["rows"][0]
+    params = {"points": [point], "model": str(args.model or ""), "adapter": str(args.adapter or "")}
+    row = soil_request(parse_params("soil_composition", params), quiet)["rows"][0]
     print(f"location {row['lat']:.4f}, {row['lon']:.4f}; forcings of CAMELS basin {row['forcing_basin']} "
           f"({row['forcing_basin_km']:.1f} km from its gauge)")
     for c in COMPONENTS:
@@ -55,9 +55,8 @@ def _moisture(args: argparse.Namespace) -> int:
     from backend.service.soil_moisture import soil_moisture_request
 
     params = {"points": [{"id": args.id, "lat": args.lat, "lon": args.lon}], "start": args.start, "end": args.end,
-              "out_csv": str(args.out), "model": str(args.model) if args.model else None,
-              "adapter": str(args.adapter) if args.adapter else None}
-    result = soil_moisture_request(params, quiet)
+              "out_csv": str(args.out), "model": str(args.model or ""), "adapter": str(args.adapter or "")}
+    result = soil_moisture_request(parse_params("soil_moisture", params), quiet)
     for p in result["points"]:
         print(f"{p['id']}: {p['days']} days, mean {p['mean']:.3f} m3/m3; forcings of CAMELS basin "
               f"{p['forcing_basin']} ({p['forcing_basin_km']:.1f} km from its gauge)")

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from backend.cli.args import attribute_values, quiet
+from backend.service.requests import parse_params
 
 #: command-line option -> ``predict_location`` parameter, for the optional files of --polygon/--point
 OPTIONAL_FILES = {"adapter": "adapter", "model": "model", "forcings": "forcings_csv"}
@@ -76,7 +77,7 @@ def _predict_location(args: argparse.Namespace) -> int:
     from backend.service.streamflow import predict_location_request
 
     params = _location_params(args)
-    row = predict_location_request(params, quiet)
+    row = predict_location_request(parse_params("predict_location", params), quiet)
     print(f"wrote {row['csv']}: {row['n_days']} days of streamflow_pred (mm/day) for {params['id']} "
           f"({params['lat']:.4f}, {params['lon']:.4f}), mean {row['mean_flow']:.3f} mm/day")
     print(f"forcings: {row['forcing_source']}")

@@ -12,6 +12,7 @@ from backend.core.atomic_io import write_text_atomic
 from backend.core.paths import PROJECT_ROOT, data_root
 from backend.data.camels import load_attributes
 from backend.data.catalogue import BasinCatalogue
+from backend.service.requests import DemoLayersParams, optional_path
 
 GAUGES_FILE = "camels_gauges.geojson"
 BASINS_LAYER = "bagis_camels_basins"
@@ -57,8 +58,8 @@ def gauges_geojson(root: Path | None = None) -> dict[str, Any]:
     return {"type": "FeatureCollection", "name": "camels_gauges", "features": features}
 
 
-def demo_layers(params: dict[str, Any], report: Callable[[float, str], None]) -> dict[str, Any]:
-    """Worker method ``demo_layers``: write the gauges GeoJSON into ``params["out_dir"]``.
+def demo_layers(params: DemoLayersParams, report: Callable[[float, str], None]) -> dict[str, Any]:
+    """Worker method ``demo_layers``: write the gauges GeoJSON into ``params.out_dir``.
 
     Params:
         out_dir: folder for ``camels_gauges.geojson`` (default ``<project>/out/demo``).
@@ -68,8 +69,8 @@ def demo_layers(params: dict[str, Any], report: Callable[[float, str], None]) ->
         gauges (path), n_gauges, n_with_streamflow, basins (gpkg path or None when absent),
         basins_layer (layer name in the GeoPackage), missing (what was not found).
     """
-    root = Path(params["root"]) if params.get("root") else None
-    out_dir = Path(params.get("out_dir") or PROJECT_ROOT / "out" / "demo")
+    root = optional_path(params.root)
+    out_dir = Path(params.out_dir or PROJECT_ROOT / "out" / "demo")
     report(0.1, "reading CAMELS gauges")
     collection = gauges_geojson(root)
     report(0.7, f"writing {len(collection['features'])} gauges")

@@ -1,19 +1,18 @@
 """The methods the StefaLand worker answers: name -> ``"module:function"``, imported only when called.
 
-Every target has the signature ``fn(params: dict, report: Callable[[float, str], None]) -> dict``.
-A target whose module or function does not exist (yet) is answered with a clear "not available"
-error by :mod:`backend.service.worker`; nothing here is ever faked.
+Every target has the signature ``fn(params, report: Callable[[float, str], None]) -> dict``, where
+``params`` is the method's typed parameters (:data:`backend.service.requests.PARAMS`). Every registered
+target exists (a test resolves them all); a target that fails to import is a real error.
 """
 
 from __future__ import annotations
 
 import importlib
-import importlib.util
 from collections.abc import Callable
 from typing import Any
 
 Report = Callable[[float, str], None]
-Method = Callable[[dict[str, Any], Report], dict[str, Any]]
+Method = Callable[[Any, Report], dict[str, Any]]
 
 METHODS: dict[str, str] = {
     # provided by the worker itself
@@ -38,25 +37,12 @@ class UnknownMethodError(LookupError):
     """The request names a method that is not in :data:`METHODS`."""
 
 
-class MethodNotAvailableError(LookupError):
-    """The method is registered, but its module or function does not exist in this backend version."""
-
-
-def _module_is_missing(exc: ModuleNotFoundError, module: str) -> bool:
-    """True if ``exc`` says ``module`` itself (or one of its parent packages) does not exist.
-
-    A module that exists but fails to import one of *its* dependencies is a real error, not "missing".
-    """
-    missing = exc.name or ""
-    return module == missing or module.startswith(missing + ".")
-
-
 def resolve(name: str) -> Method:
-    """The function behind method ``name``.
+    """The function behind method ``name`` (its module is imported on first use).
 
     Raises:
         UnknownMethodError: ``name`` is not registered.
-        MethodNotAvailableError: the registered module or function does not exist (yet).
+        ImportError, AttributeError: the registered target cannot be loaded (a broken installation).
     """
     try:
         target = METHODS[name]
@@ -64,30 +50,4 @@ def resolve(name: str) -> Method:
         known = ", ".join(sorted(METHODS))
         raise UnknownMethodError(f"unknown method {name!r} (known methods: {known})") from None
     module_name, _, func_name = target.partition(":")
-    not_available = MethodNotAvailableError(f"method {name} is not available in this backend version "
-                                            f"({target} does not exist)")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if _module_is_missing(exc, module_name):
-            raise not_available from None
-        raise
-    func = getattr(module, func_name, None)
-    if not callable(func):
-        raise not_available
-    return func
-
-
-def installed() -> dict[str, bool]:
-    """Which registered methods have their module installed (found without importing it).
-
-    A cheap check for diagnostics: calling the method is the only way to be sure its function exists.
-    """
-    out: dict[str, bool] = {}
-    for name, target in METHODS.items():
-        module_name = target.partition(":")[0]
-        try:
-            out[name] = importlib.util.find_spec(module_name) is not None
-        except ModuleNotFoundError:  # a parent package is missing
-            out[name] = False
-    return out
+    return getattr(importlib.import_module(module_name), func_name)

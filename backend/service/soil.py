@@ -21,6 +21,7 @@ from backend.model.checkpoint import BaseModel
 from backend.model.imputation import impute_attributes, location_from_values
 from backend.model.loading import get_base_model
 from backend.model.locations import split_attributes
+from backend.service.requests import SoilCompositionParams, optional_path
 from backend.tasks.soil.composition import COMPONENTS, HIDDEN_GROUP, load_head, predict_composition, soil_features
 
 ADAPTER_PATH = MODELS_DIR / "soil_composition_adapter.pt"
@@ -57,13 +58,13 @@ def predict_point(base: BaseModel, head, point: dict[str, Any], catalogue: Basin
     return row
 
 
-def soil_request(params: dict[str, Any], report: Callable[[float, str], None]) -> dict[str, Any]:
-    """Worker method: params ``points`` [{id, lat, lon, attributes}], optional ``model`` and ``adapter`` paths."""
-    points = list(params.get("points") or [])
+def soil_request(params: SoilCompositionParams, report: Callable[[float, str], None]) -> dict[str, Any]:
+    """Worker method ``soil_composition``: sand/silt/clay at points [{id, lat, lon, attributes}]."""
+    points = list(params.points)
     if not points:
         raise ValueError("no points given")
-    base = get_base_model(Path(params["model"]) if params.get("model") else None)
-    adapter = Path(params.get("adapter") or ADAPTER_PATH)
+    base = get_base_model(optional_path(params.model))
+    adapter = Path(params.adapter or ADAPTER_PATH)
     head, meta = load_head(adapter, base)
     catalogue = BasinCatalogue.open()
     arrays = load_basin_arrays(catalogue)

@@ -19,6 +19,7 @@ from backend.core.paths import MODELS_DIR
 from backend.data.basin_arrays import load_basin_arrays
 from backend.data.catalogue import BasinCatalogue
 from backend.model.loading import get_base_model
+from backend.service.requests import SoilMoistureParams, optional_path
 from backend.tasks.soil.moisture import WARMUP_DAYS, load_model, point_inputs, predict_series
 from backend.tasks.soil.probes import DAYMET_PERIOD
 
@@ -41,16 +42,16 @@ def check_period(start: str, end: str) -> tuple[np.datetime64, np.datetime64]:
     return lo, hi
 
 
-def soil_moisture_request(params: dict[str, Any], report: Callable[[float, str], None]) -> dict[str, Any]:
-    """Worker method: params ``points`` [{id, lat, lon}], ``start``, ``end``, ``out_csv`` (id,date,soil_moisture)."""
-    points = list(params.get("points") or [])
+def soil_moisture_request(params: SoilMoistureParams, report: Callable[[float, str], None]) -> dict[str, Any]:
+    """Worker method ``soil_moisture``: points [{id, lat, lon}] -> one CSV ``out_csv`` (id,date,soil_moisture)."""
+    points = list(params.points)
     if not points:
         raise ValueError("no points given")
-    if not params.get("out_csv"):
+    if not params.out_csv:
         raise ValueError("out_csv is required")
-    lo, hi = check_period(str(params.get("start")), str(params.get("end")))
-    base = get_base_model(Path(params["model"]) if params.get("model") else None)
-    adapter = Path(params.get("adapter") or ADAPTER_PATH)
+    lo, hi = check_period(params.start, params.end)
+    base = get_base_model(optional_path(params.model))
+    adapter = Path(params.adapter or ADAPTER_PATH)
     model, meta = load_model(adapter, base)
     catalogue = BasinCatalogue.open()
     arrays = load_basin_arrays(catalogue)
@@ -72,7 +73,7 @@ def soil_moisture_request(params: dict[str, Any], report: Callable[[float, str],
             answer["warning"] = (f"nearest CAMELS basin is {inputs.basin.distance_km:.0f} km away: its forcings "
                                  "may not describe this point")
         answers.append(answer)
-    out = Path(params["out_csv"])
+    out = Path(params.out_csv)
     with atomic_path(out) as tmp, open(tmp, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["id", "date", "soil_moisture"])

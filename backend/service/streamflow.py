@@ -1,5 +1,6 @@
-"""Worker methods for streamflow (see :mod:`backend.service.methods`); each is
-``fn(params: dict, report: Callable[[float, str], None]) -> dict`` with a JSON-serialisable result.
+"""Worker methods for streamflow, each ``fn(typed params, report) -> dict`` with a JSON-serialisable result.
+
+The parameter types are in :mod:`backend.service.requests`; the registry in :mod:`backend.service.methods`.
 
 - :func:`predict_request`: one CAMELS basin (or, with ``gauges_csv``/``forcings_dir``, a user gauge).
 - :func:`predict_location_request`: any point, with its forcings CSV or the nearest CAMELS basin's forcings.
@@ -34,6 +35,13 @@ from backend.data.variables import FORCING_VARIABLES, Kind, input_static_names
 from backend.model.checkpoint import BaseModel
 from backend.model.loading import get_base_model
 from backend.model.locations import RawLocation, split_attributes
+from backend.service.requests import (
+    FinetuneStreamflowParams,
+    PredictLocationParams,
+    PredictStreamflowParams,
+    ValidateGaugesParams,
+    optional_path,
+)
 from backend.tasks.streamflow.adapter_io import BUNDLED_STREAMFLOW_ADAPTER, load_streamflow_adapter
 from backend.tasks.streamflow.gauge_run import FinetuneInputs, prediction_row, run_finetune
 from backend.tasks.streamflow.predict import StreamflowPrediction, predict_location, write_prediction_csv
@@ -45,13 +53,9 @@ Report = Callable[[float, str], None]
 _ADAPTERS: dict[tuple[str, str, int], tuple[StreamflowModel, dict]] = {}
 
 
-def _base(params: dict[str, Any]) -> BaseModel:
-    return get_base_model(Path(params["model"]) if params.get("model") else None)
-
-
-def _adapter(params: dict[str, Any], base: BaseModel) -> tuple[StreamflowModel, dict]:
-    """The adapter of ``params['adapter']`` (default: bundled), loaded once per file version and base."""
-    path = Path(params.get("adapter") or BUNDLED_STREAMFLOW_ADAPTER).resolve()
+def _adapter(adapter: str, base: BaseModel) -> tuple[StreamflowModel, dict]:
+    """The adapter file ``adapter`` ("" = the bundled one), loaded once per file version and base model."""
+    path = Path(adapter or BUNDLED_STREAMFLOW_ADAPTER).resolve()
     key = (str(path), base.sha256, path.stat().st_mtime_ns if path.is_file() else 0)
     if key not in _ADAPTERS:
         model, cfg, _ = load_streamflow_adapter(path, base)
@@ -96,62 +100,62 @@ def _camels_observed(catalogue: BasinCatalogue, gauge_id: str, dates: np.ndarray
     return out if np.isfinite(out).any() else None
 
 
-def _written(result: StreamflowPrediction, params: dict[str, Any]) -> dict[str, Any]:
-    path = write_prediction_csv(result, Path(params["out_csv"]), overwrite=bool(params.get("overwrite", True)))
+def _written(result: StreamflowPrediction, out_csv: str, overwrite: bool) -> dict[str, Any]:
+    """Write the prediction CSV and return the answer's row (with ``gauge_id``)."""
+    path = write_prediction_csv(result, Path(out_csv), overwrite=overwrite)
     row = prediction_row(result, path)
     row["gauge_id"] = row.pop("id")
     return row
 
 
-def predict_request(params: dict[str, Any], report: Report) -> dict[str, Any]:
-    """Params gauge_id, start, end, out_csv; optional adapter, model; optional gauges_csv + forcings_dir
-    (+ streamflow_csv) for a user gauge instead of a CAMELS basin.
+def predict_request(params: PredictStreamflowParams, report: Report) -> dict[str, Any]:
+    """Worker method ``predict_streamflow``: a CAMELS basin, or a gauge of the user's dataset.
 
     Result: csv, gauge_id, n_days, nse, kge (None without observations), has_observations, imputed,
     forcing_source, mean_flow.
     """
-    gauge_id = str(params["gauge_id"])
+    gauge_id = params.gauge_id
     report(0.05, "loading the models")
-    base = _base(params)
-    model, cfg = _adapter(params, base)
+    base = get_base_model(optional_path(params.model))
+    model, cfg = _adapter(params.adapter, base)
     warmup = int(cfg["warmup_days"])
     report(0.3, f"predicting {gauge_id}")
-    if params.get("gauges_csv"):
-        dataset = load_user_dataset(Path(params["gauges_csv"]), Path(params["streamflow_csv"])
-                                    if params.get("streamflow_csv") else None, Path(params["forcings_dir"]),
-                                    base.normalizer.vocabularies)
-        result = predict_user_gauge(base, model, dataset, gauge_id, params["start"], params["end"], warmup)
+    if params.gauges_csv:
+        dataset = load_user_dataset(Path(params.gauges_csv), optional_path(params.streamflow_csv),
+                                    Path(params.forcings_dir), base.normalizer.vocabularies)
+        result = predict_user_gauge(base, model, dataset, gauge_id, params.start, params.end, warmup)
     else:
         catalogue = _catalogue(str(data_root()))
         location = _camels_location(catalogue, gauge_id)
         observed = _camels_observed(catalogue, gauge_id, location.dates)
-        result = predict_location(base, model, location, params["start"], params["end"], warmup, observed)
+        result = predict_location(base, model, location, params.start, params.end, warmup, observed)
         result.forcing_source = f"Daymet basin mean of {gauge_id} (CAMELS)"
-    return _written(result, params)
+    return _written(result, params.out_csv, params.overwrite)
 
 
-def predict_location_request(params: dict[str, Any], report: Report) -> dict[str, Any]:
-    """Params lat, lon, start, end, out_csv; optional attributes {name: value} (``area_km2`` accepted),
-    forcings_csv (``date,prcp,srad,tmax,tmin,vp,dayl``), id, adapter, model. Without a forcings CSV the
-    Daymet forcings of the nearest CAMELS basin (by gauge location) are used, and the answer says which.
+def predict_location_request(params: PredictLocationParams, report: Report) -> dict[str, Any]:
+    """Worker method ``predict_location``: any point, with its forcings CSV or the nearest basin's forcings.
+
+    The forcings CSV has the columns ``date,prcp,srad,tmax,tmin,vp,dayl``. Without one, the Daymet forcings
+    of the nearest CAMELS basin (by gauge location) are used, and the answer says which.
 
     Result: like :func:`predict_request`, plus given/imputed/ignored attributes and nearest_basin.
     """
-    lat, lon = float(params["lat"]), float(params["lon"])
+    lat, lon = params.lat, params.lon
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         raise ValueError(f"lat/lon {lat}, {lon} out of range (WGS84 degrees)")
     report(0.05, "loading the models")
-    base = _base(params)
-    model, cfg = _adapter(params, base)
+    base = get_base_model(optional_path(params.model))
+    model, cfg = _adapter(params.adapter, base)
     numeric, categorical, ignored = split_attributes(
-        base, dict(params.get("attributes") or {}), empty_text_missing=True, aliases={"area_km2": AREA_ATTRIBUTE},
+        base, dict(params.attributes), empty_text_missing=True, aliases={"area_km2": AREA_ATTRIBUTE},
         name_unknown_categories=True)
     nearest = None
-    if params.get("forcings_csv"):
+    if params.forcings_csv:
         problems = Problems()
-        forcings = read_gauge_forcings("csv", Path(params["forcings_csv"]), problems)
+        forcings = read_gauge_forcings("csv", Path(params.forcings_csv), problems)
         problems.raise_first()
-        values, dates, source = forcings.values, forcings.dates, f"{params['forcings_csv']} (forcings CSV)"
+        values, dates, source = forcings.values, forcings.dates, f"{params.forcings_csv} (forcings CSV)"
     else:
         catalogue = _catalogue(str(data_root()))
         basin = nearest_basin(lat, lon, catalogue.attributes, catalogue.with_forcings_and_attributes)
@@ -161,43 +165,41 @@ def predict_location_request(params: dict[str, Any], report: Report) -> dict[str
         nearest = {"gauge_id": basin.gauge_id, "distance_km": round(basin.distance_km, 1)}
         source = (f"Daymet basin mean of the nearest CAMELS basin {basin.gauge_id} "
                   f"({basin.distance_km:.0f} km from the point)")
-    location = RawLocation(str(params.get("id") or "location"), (lat, lon), numeric, categorical, values, dates)
+    location = RawLocation(params.id or "location", (lat, lon), numeric, categorical, values, dates)
     report(0.3, "imputing attributes and predicting")
-    result = predict_location(base, model, location, params["start"], params["end"], int(cfg["warmup_days"]))
+    result = predict_location(base, model, location, params.start, params.end, int(cfg["warmup_days"]))
     result.forcing_source = source
-    row = _written(result, params)
+    row = _written(result, params.out_csv, params.overwrite)
     row.update({"given": sorted(numeric) + sorted(categorical), "ignored": ignored, "nearest_basin": nearest})
     return row
 
 
-def validate_request(params: dict[str, Any], report: Report) -> dict[str, Any]:
-    """Params gauges_csv, streamflow_csv, forcings_dir -> {"problems": [...], "notes": [...]}.
+def validate_request(params: ValidateGaugesParams, report: Report) -> dict[str, Any]:
+    """Worker method ``validate_gauges``: every problem of a user dataset -> {"problems": [...], "notes": [...]}.
 
     Categorical attribute values are checked against the base model's categories when it can be loaded.
     """
     report(0.1, "checking the files")
     try:
-        vocabularies = _base(params).normalizer.vocabularies
+        vocabularies = get_base_model(optional_path(params.model)).normalizer.vocabularies
     except CheckpointError:
         vocabularies = None
-    streamflow = Path(params["streamflow_csv"]) if params.get("streamflow_csv") else None
-    problems, notes = check_user_dataset(Path(params["gauges_csv"]), streamflow, Path(params["forcings_dir"]),
-                                         vocabularies)
+    problems, notes = check_user_dataset(Path(params.gauges_csv), optional_path(params.streamflow_csv),
+                                         Path(params.forcings_dir), vocabularies)
     return {"problems": problems, "notes": notes}
 
 
-def finetune_request(params: dict[str, Any], report: Report) -> dict[str, Any]:
-    """Params gauges_csv, streamflow_csv, forcings_dir, out_dir; optional steps, adapter, model, overwrite.
+def finetune_request(params: FinetuneStreamflowParams, report: Report) -> dict[str, Any]:
+    """Worker method ``finetune_streamflow``: fine-tune the streamflow adapter on the user's gauges.
 
     Result: adapter (path), metrics {gauge id: validation NSE}, report (path of report.md), the medians
     before/after, kept_warm_start, skipped gauges and notes.
     """
-    inputs = FinetuneInputs(Path(params["gauges_csv"]), Path(params["streamflow_csv"]),
-                            Path(params["forcings_dir"]), Path(params["model"]) if params.get("model") else None,
-                            Path(params["adapter"]) if params.get("adapter") else None)
-    cfg = GaugeFinetuneConfig(steps=int(params["steps"])) if params.get("steps") else GaugeFinetuneConfig()
-    out_dir = Path(params["out_dir"])
-    summary = run_finetune(inputs, out_dir, cfg, overwrite=bool(params.get("overwrite", False)), report=report)
+    inputs = FinetuneInputs(Path(params.gauges_csv), Path(params.streamflow_csv), Path(params.forcings_dir),
+                            optional_path(params.model), optional_path(params.adapter))
+    cfg = GaugeFinetuneConfig(steps=params.steps) if params.steps else GaugeFinetuneConfig()
+    out_dir = Path(params.out_dir)
+    summary = run_finetune(inputs, out_dir, cfg, overwrite=params.overwrite, report=report)
     return {"adapter": summary["adapter"], "report": str(out_dir / "report.md"),
             "metrics": {g["id"]: g["validation_nse"] for g in summary["gauges"]},
             "median_validation_nse": summary["median_validation_nse"],

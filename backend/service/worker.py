@@ -32,7 +32,16 @@ from pathlib import Path
 from typing import IO, Any
 
 from backend.core import progress as progress_module
-from backend.service.methods import METHODS, MethodNotAvailableError, UnknownMethodError, installed, resolve
+from backend.service.methods import METHODS, UnknownMethodError, resolve
+from backend.service.requests import (
+    AttributeNamesParams,
+    DataSummaryParams,
+    ExampleGaugesParams,
+    PingParams,
+    RequestError,
+    optional_path,
+    parse_params,
+)
 
 PROTOCOL_VERSION = 1
 log = logging.getLogger("stefaland.worker")
@@ -97,11 +106,12 @@ def handle(line: str, channel: Channel) -> None:
         return
     try:
         func = resolve(method)
+        typed = parse_params(method, params)
     except UnknownMethodError as exc:
         channel.error(request_id, str(exc), "UnknownMethod")
         return
-    except MethodNotAvailableError as exc:
-        channel.error(request_id, str(exc), "MethodNotAvailable")
+    except RequestError as exc:
+        channel.error(request_id, str(exc), "RequestError")
         return
     except Exception as exc:  # the module exists but cannot be imported
         traceback.print_exc(file=sys.stderr)
@@ -115,7 +125,7 @@ def handle(line: str, channel: Channel) -> None:
     log.info("request %s: %s", request_id, method)
     progress_module.PROGRESS_CALLBACK = report
     try:
-        result = func(params, report)
+        result = func(typed, report)
     except MemoryError:
         channel.error(request_id, f"{method}: out of memory", "MemoryError")
         return
@@ -159,7 +169,7 @@ def _sha256(path: Path) -> str:
 MAX_PING_DELAY_S = 60.0
 
 
-def ping(params: dict[str, Any], report: Callable[[float, str], None]) -> dict[str, Any]:
+def ping(params: PingParams, report: Callable[[float, str], None]) -> dict[str, Any]:
     """Versions, process id and paths of this worker (for the plugin's diagnostics).
 
     ``delay_s`` (optional, at most 60) makes the answer wait that long while reporting progress every
@@ -167,7 +177,7 @@ def ping(params: dict[str, Any], report: Callable[[float, str], None]) -> dict[s
     """
     from backend.core.paths import MODELS_DIR, PROJECT_ROOT, data_root
 
-    delay = min(max(float(params.get("delay_s") or 0.0), 0.0), MAX_PING_DELAY_S)
+    delay = min(max(params.delay_s, 0.0), MAX_PING_DELAY_S)
     started = time.monotonic()
     while (elapsed := time.monotonic() - started) < delay:
         report(elapsed / delay, f"waiting {elapsed:.1f}/{delay:.1f} s")
@@ -190,23 +200,22 @@ def ping(params: dict[str, Any], report: Callable[[float, str], None]) -> dict[s
         "python_executable": sys.executable,
         "backend_root": str(PROJECT_ROOT),
         "data_root": str(data_root()),
-        "methods": installed(),
+        "methods": sorted(METHODS),
         "models": models,
-        "echo": params.get("echo"),
+        "echo": params.echo,
     }
 
 
-def data_summary(params: dict[str, Any], report: Callable[[float, str], None]) -> dict[str, Any]:
+def data_summary(params: DataSummaryParams, report: Callable[[float, str], None]) -> dict[str, Any]:
     """The lines of ``python -m backend data summary`` (optionally for another data root)."""
     from backend.data.summary import data_summary as summarize
 
-    root = params.get("root")
     report(0.0, "reading the data")
-    lines = summarize(Path(root) if root else None)
+    lines = summarize(optional_path(params.root))
     return {"lines": lines}
 
 
-def attribute_names(params: dict[str, Any], report: Callable[[float, str], None]) -> dict[str, Any]:
+def attribute_names(params: AttributeNamesParams, report: Callable[[float, str], None]) -> dict[str, Any]:
     """The static attributes the base model takes as inputs, so the plugin can match field names.
 
     Params: ``model`` (optional base model file; default ``$STEFALAND_BASE_MODEL`` or the bundled one).
@@ -217,7 +226,7 @@ def attribute_names(params: dict[str, Any], report: Callable[[float, str], None]
     from backend.model.loading import get_base_model
 
     report(0.0, "loading the base model")
-    base = get_base_model(Path(params["model"]) if params.get("model") else None)
+    base = get_base_model(optional_path(params.model))
     norm = base.normalizer
     numeric, categorical = list(norm.static_names), list(norm.vocabularies)
     groups = {name: STATIC_BY_NAME[name].group for name in numeric + categorical if name in STATIC_BY_NAME}
@@ -226,7 +235,7 @@ def attribute_names(params: dict[str, Any], report: Callable[[float, str], None]
             "model": str(base.path)}
 
 
-def example_gauges(params: dict[str, Any], report: Callable[[float, str], None]) -> dict[str, Any]:
+def example_gauges(params: ExampleGaugesParams, report: Callable[[float, str], None]) -> dict[str, Any]:
     """Write the example user dataset (10 real CAMELS basins, ``docs/user_format.md``) for the fine-tune dialog.
 
     Params: ``out_dir`` (required), ``n`` (default 10), ``overwrite`` (default False: an existing example in
@@ -234,13 +243,13 @@ def example_gauges(params: dict[str, Any], report: Callable[[float, str], None])
     """
     from backend.tasks.streamflow.example_gauges import write_example_gauges
 
-    out_dir = Path(params["out_dir"])
+    out_dir = Path(params.out_dir)
     files = {"gauges_csv": str(out_dir / "gauges.csv"), "streamflow_csv": str(out_dir / "streamflow.csv"),
              "forcings_dir": str(out_dir / "forcings")}
-    if (out_dir / "gauges.csv").is_file() and not params.get("overwrite"):
+    if (out_dir / "gauges.csv").is_file() and not params.overwrite:
         return {**files, "basins": None, "reused": True}
     report(0.1, f"writing the example dataset to {out_dir}")
-    summary = write_example_gauges(out_dir, n=int(params.get("n") or 10), overwrite=bool(params.get("overwrite")))
+    summary = write_example_gauges(out_dir, n=params.n or 10, overwrite=params.overwrite)
     return {**files, "basins": summary["basins"], "reused": False}
 
 

@@ -28,6 +28,7 @@ from qgis.PyQt.QtGui import QIcon
 from ..settings import icon_path
 from ..tasks import remove_outputs
 from ..worker_client import WorkerCancelled, WorkerError, shared_client
+from ..worker_requests import Request
 
 WGS84 = QgsCoordinateReferenceSystem("EPSG:4326")
 
@@ -94,10 +95,10 @@ class WorkerAlgorithm(QgsProcessingAlgorithm):
         """The StefaLand icon."""
         return QIcon(icon_path())
 
-    def call(self, method: str, params: dict[str, Any], feedback: QgsProcessingFeedback | None,
+    def call(self, request: Request, feedback: QgsProcessingFeedback | None,
              outputs: Iterable[str | Path] = (), span: tuple[float, float] = (0.0, 1.0),
              per_item: bool = False) -> dict[str, Any]:
-        """Run ``method`` in the worker; progress maps onto ``span`` of the algorithm's bar.
+        """Run a worker request (built in :mod:`..worker_requests`); progress maps onto ``span`` of the bar.
 
         Raises:
             QgsProcessingException: cancelled, the method is not available in this backend version,
@@ -115,7 +116,8 @@ class WorkerAlgorithm(QgsProcessingAlgorithm):
                 feedback.setProgressText(message)
 
         try:
-            return shared_client().request(method, params, progress=report, is_cancelled=feedback.isCanceled)
+            return shared_client().request(request.method, request.params, progress=report,
+                                           is_cancelled=feedback.isCanceled)
         except WorkerCancelled:
             remove_outputs(Path(p) for p in outputs)
             raise QgsProcessingException(self.tr("Cancelled.")) from None

@@ -12,6 +12,7 @@ from qgis.core import (
     QgsProcessingParameterFolderDestination,
 )
 
+from .. import worker_requests
 from .base import WorkerAlgorithm, load_on_completion
 
 
@@ -36,7 +37,7 @@ class LoadDemoAlgorithm(WorkerAlgorithm):
                          feedback: QgsProcessingFeedback) -> dict[str, Any]:
         """Run the algorithm; returns its outputs by name."""
         folder = self.parameterAsString(parameters, self.OUTPUT_FOLDER, context)
-        result = self.call("demo_layers", {"out_dir": folder}, feedback)
+        result = self.call(worker_requests.demo_layers(folder), feedback)
         gauges = result["gauges"]
         basins = f"{result['basins']}|layername={result['basins_layer']}" if result.get("basins") else ""
         for missing in result.get("missing", []):

@@ -15,6 +15,7 @@ from qgis.core import (
     QgsProcessingParameterRasterLayer,
 )
 
+from .. import worker_requests
 from .base import WorkerAlgorithm, load_on_completion, set_style_on_completion
 
 
@@ -48,7 +49,7 @@ class LandslideSusceptibilityAlgorithm(WorkerAlgorithm):
         out_tif = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         if Path(out_tif).suffix.lower() not in (".tif", ".tiff"):
             raise QgsProcessingException(self.tr("The output must be a GeoTIFF (.tif)."))
-        result = self.call("hazard_map", {"raster": str(raster), "out_tif": out_tif}, feedback, outputs=[out_tif])
+        result = self.call(worker_requests.hazard_map(str(raster), out_tif), feedback, outputs=[out_tif])
         out_tif = str(result.get("out_tif") or out_tif)
         breaks = result.get("breaks")
         if context.willLoadLayerOnCompletion(out_tif):

@@ -22,10 +22,11 @@ from qgis.core import (
     QgsProcessingUtils,
 )
 
+from .. import worker_requests
 from ..layers import new_field
 from ..polygon import PolygonInputs, location_request, polygon_inputs
 from .base import WorkerAlgorithm, load_on_completion
-from .streamflow_algorithms import Request, add_period_and_adapter, period_and_adapter, run_predictions
+from .streamflow_algorithms import NamedRequest, add_period_and_adapter, period_and_adapter, run_predictions
 
 LOCATION_FIELDS = (("location", "string"), ("lat", "double"), ("lon", "double"), ("area_km2", "double"),
                    ("n_days", "int"), ("mean_flow", "double"), ("from_fields", "string"), ("imputed", "string"),
@@ -89,12 +90,12 @@ class PredictPolygonStreamflowAlgorithm(WorkerAlgorithm):
             raise QgsProcessingException(self.tr("The layer has no polygons."))
         names = unique_names([str(f[name_field]) if name_field and f[name_field] not in (None, "")
                               else f"feature {f.id()}" for f in features])
-        known = self.call("attribute_names", {}, feedback, span=(0.0, 0.0))
+        known = self.call(worker_requests.attribute_names(), feedback, span=(0.0, 0.0))
         attribute_names = list(known.get("numeric") or []) + list(known.get("categorical") or [])
 
         inputs_by_name: dict[str, PolygonInputs] = {}
 
-        def build(work: Path) -> tuple[list[Request], list[str]]:
+        def build(work: Path) -> tuple[list[NamedRequest], list[str]]:
             requests, errors = [], []
             for i, (feature, name) in enumerate(zip(features, names, strict=True)):
                 try:
@@ -104,7 +105,7 @@ class PredictPolygonStreamflowAlgorithm(WorkerAlgorithm):
                     continue
                 inputs_by_name[name] = inputs
                 request = location_request(inputs, start_iso, end_iso, work, adapter, forcings, f"{i}")
-                requests.append((name, request["method"], request["params"]))
+                requests.append((name, worker_requests.Request(request["method"], request["params"])))
             return requests, errors
 
         results, rows = run_predictions(self, build, feedback, out_csv, "location", self.tr("polygon"))

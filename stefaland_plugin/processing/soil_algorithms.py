@@ -23,6 +23,7 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QDate
 
+from .. import worker_requests
 from ..layers import new_field, write_csvt
 from .base import (
     RequestFailed,
@@ -80,7 +81,7 @@ class SoilCompositionAlgorithm(WorkerAlgorithm):
         points, features = point_records(source, context, feedback)
         if not points:
             raise QgsProcessingException(self.tr("No feature with a geometry."))
-        result = self.call("soil_composition", {"points": points}, feedback, span=(0.0, 0.9))
+        result = self.call(worker_requests.soil_composition(points), feedback, span=(0.0, 0.9))
         rows = {str(row.get("id")): row for row in result.get("rows", [])}
         extra: dict[str, str] = {}  # further values the backend gives per point (e.g. forcing_basin_km)
         for row in rows.values():
@@ -146,7 +147,7 @@ class SoilMoistureAlgorithm(WorkerAlgorithm):
         start = self.parameterAsDateTime(parameters, self.START, context).date().toString("yyyy-MM-dd")
         end = self.parameterAsDateTime(parameters, self.END, context).date().toString("yyyy-MM-dd")
         out_csv = self.parameterAsFileOutput(parameters, self.OUTPUT_CSV, context)
-        result = self.call("soil_moisture", {"points": points, "start": start, "end": end, "out_csv": out_csv},
+        result = self.call(worker_requests.soil_moisture(points, start, end, out_csv),
                            feedback, outputs=[out_csv])
         out_csv = str(result.get("csv") or out_csv)
         if Path(out_csv).is_file():
@@ -188,10 +189,9 @@ class FillAttributesAlgorithm(WorkerAlgorithm):
             location = feature_location(feature, transform)
             if location is None:
                 continue
-            params = {"lat": location[0], "lon": location[1], "attributes": known_attributes(feature)}
+            request = worker_requests.impute_attributes(location[0], location[1], known_attributes(feature))
             try:
-                answer = self.call("impute_attributes", params, feedback, span=(i / total, (i + 1) / total),
-                                   per_item=True)
+                answer = self.call(request, feedback, span=(i / total, (i + 1) / total), per_item=True)
             except RequestFailed as exc:
                 errors.append(self.tr("Feature {}: {}").format(feature.id(), exc))
                 feedback.reportError(errors[-1])

@@ -33,7 +33,7 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QDate
 
-from .. import settings
+from .. import settings, worker_requests
 from ..gauges import gauge_field, normalize_gauge_id
 from ..layers import new_field, write_csvt
 from .base import RequestFailed, WorkerAlgorithm, load_on_completion
@@ -93,10 +93,10 @@ def period_and_adapter(algorithm: WorkerAlgorithm, parameters: dict[str, Any],
     return start.toString("yyyy-MM-dd"), end.toString("yyyy-MM-dd"), adapter
 
 
-Request = tuple[str, str, dict]  #: (name, worker method, params with ``out_csv``)
+NamedRequest = tuple[str, worker_requests.Request]  #: (item name, a worker request whose params have ``out_csv``)
 
 
-def run_predictions(algorithm: WorkerAlgorithm, build: Callable[[Path], tuple[list[Request], list[str]]],
+def run_predictions(algorithm: WorkerAlgorithm, build: Callable[[Path], tuple[list[NamedRequest], list[str]]],
                     feedback: QgsProcessingFeedback, out_csv: Path, key: str,
                     what: str) -> tuple[dict[str, dict], int]:
     """One worker request per item, then one combined CSV with a leading ``key`` column.
@@ -113,13 +113,13 @@ def run_predictions(algorithm: WorkerAlgorithm, build: Callable[[Path], tuple[li
         requests, errors = build(work)
         for message in errors:
             feedback.reportError(message)
-        for i, (name, method, params) in enumerate(requests):
+        for i, (name, request) in enumerate(requests):
             if feedback.isCanceled():
                 break
             feedback.setProgressText(algorithm.tr("{} ({}/{})").format(name, i + 1, len(requests)))
-            part = Path(params["out_csv"])
+            part = Path(request.params["out_csv"])
             try:
-                result = algorithm.call(method, params, feedback, outputs=[part],
+                result = algorithm.call(request, feedback, outputs=[part],
                                         span=(i / len(requests), (i + 1) / len(requests)), per_item=True)
             except RequestFailed as exc:
                 errors.append(algorithm.tr("{}: {}").format(name, exc))
@@ -190,13 +190,11 @@ class PredictStreamflowAlgorithm(WorkerAlgorithm):
         if not gauges:
             raise QgsProcessingException(self.tr("No feature carries a gauge id."))
 
-        def build(work: Path) -> tuple[list[Request], list[str]]:
+        def build(work: Path) -> tuple[list[NamedRequest], list[str]]:
             requests = []
             for gauge in gauges:
-                params = {"gauge_id": gauge, "start": start_iso, "end": end_iso, "out_csv": str(work / f"{gauge}.csv")}
-                if adapter:
-                    params["adapter"] = adapter
-                requests.append((gauge, "predict_streamflow", params))
+                requests.append((gauge, worker_requests.predict_streamflow(
+                    gauge, start_iso, end_iso, str(work / f"{gauge}.csv"), adapter=adapter)))
             return requests, []
 
         results, rows = run_predictions(self, build, feedback, out_csv, "gauge_id", self.tr("gauge"))
@@ -259,20 +257,20 @@ class FinetuneAlgorithm(WorkerAlgorithm):
     def processAlgorithm(self, parameters: dict[str, Any], context: QgsProcessingContext,
                          feedback: QgsProcessingFeedback) -> dict[str, Any]:
         """Run the algorithm; returns its outputs by name."""
-        params = {
+        files = {
             "gauges_csv": self.parameterAsFile(parameters, self.GAUGES_CSV, context),
             "streamflow_csv": self.parameterAsFile(parameters, self.STREAMFLOW_CSV, context),
             "forcings_dir": self.parameterAsFile(parameters, self.FORCINGS_DIR, context),
-            "out_dir": self.parameterAsString(parameters, self.OUTPUT_DIR, context),
         }
+        out_dir = self.parameterAsString(parameters, self.OUTPUT_DIR, context)
         feedback.setProgressText(self.tr("Checking the files"))
-        problems = self.call("validate_gauges", params, feedback, span=(0.0, 0.05)).get("problems", [])
+        problems = self.call(worker_requests.validate_gauges(**files), feedback, span=(0.0, 0.05)).get("problems", [])
         if problems:
             for problem in problems:
                 feedback.reportError(str(problem))
             raise QgsProcessingException(self.tr("{} problem(s) in the input files:\n{}").format(
                 len(problems), "\n".join(map(str, problems))))
-        result = self.call("finetune_streamflow", params, feedback, span=(0.05, 1.0))
+        result = self.call(worker_requests.finetune_streamflow(**files, out_dir=out_dir), feedback, span=(0.05, 1.0))
         adapter = str(result.get("adapter") or "")
         if adapter and self.parameterAsBoolean(parameters, self.ACTIVATE, context):
             settings.put(settings.KEY_LATEST_ADAPTER, adapter)
@@ -280,4 +278,4 @@ class FinetuneAlgorithm(WorkerAlgorithm):
             feedback.pushInfo(self.tr("The new adapter is now used for predictions: {}").format(adapter))
         metrics = json.dumps(result.get("metrics", {}))
         feedback.pushInfo(self.tr("Metrics: {}").format(metrics))
-        return {self.OUTPUT_DIR: params["out_dir"], self.ADAPTER: adapter, self.METRICS: metrics}
+        return {self.OUTPUT_DIR: out_dir, self.ADAPTER: adapter, self.METRICS: metrics}

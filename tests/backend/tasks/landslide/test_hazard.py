@@ -14,6 +14,7 @@ import backend.tasks.landslide.hazard as hazard
 from backend.cli import main as cli_main
 from backend.core.errors import DataFormatError
 from backend.service.landslide import hazard_request
+from backend.service.requests import parse_params
 from backend.tasks.landslide.hazard import NODATA, classify, quantile_breaks, write_hazard_map
 from backend.tasks.landslide.model import save_landslide_adapter
 
@@ -171,8 +172,9 @@ def test_cli_and_worker_method(tmp_path: Path, scratch_model, capsys) -> None:
     assert "wrote" in capsys.readouterr().out and gdal.Open(str(tmp_path / "cli.tif")).RasterCount == 2
     assert (tmp_path / "map.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     reports = []
-    result = hazard_request({"raster": str(raster), "out_tif": str(tmp_path / "w.tif"), "adapter": str(adapter)},
-                            lambda f, m: reports.append(f))
+    params = parse_params("hazard_map", {"raster": str(raster), "out_tif": str(tmp_path / "w.tif"),
+                                         "adapter": str(adapter)})
+    result = hazard_request(params, lambda f, m: reports.append(f))
     assert result["out_tif"] == str(tmp_path / "w.tif") and len(result["breaks"]) == 6
     assert result["crs"] == "EPSG:32717" and result["n_valid"] == 29 * 37 - 14 and reports[-1] == 1.0
     bad = make_raster(tmp_path / "bad.tif", names=LSL_BANDS[:4])

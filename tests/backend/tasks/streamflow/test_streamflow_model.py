@@ -1,4 +1,5 @@
-"""Fine-tuning on user gauges with a tiny random base model and three real basins: the frozen encoder stays
+"""Fine-tuning on user gauges with a tiny random base model and three basins of the generated mini data root
+(``tests/fixtures/mini_camels.py``, the data root of every test here): the frozen encoder stays
 bit-identical, interrupted runs leave no adapter or the previous complete one, adapters are tied to their base
 model, and predictions cover the asked days with non-negative flow."""
 
@@ -20,6 +21,7 @@ from backend.core import progress as progress_module
 from backend.core.config import load_config
 from backend.core.errors import CheckpointError
 from backend.core.paths import PROJECT_ROOT
+from backend.data.catalogue import BasinCatalogue
 from backend.data.normalization import Normalizer
 from backend.data.variables import FORCING_VARIABLES, Kind, input_static_names
 from backend.model.checkpoint import load_base_model, save_base_model
@@ -28,6 +30,7 @@ from backend.model.inputs import vocabulary_from
 from backend.model.loading import get_base_model
 from backend.model.mae import StefaLandMAE
 from backend.service import streamflow as streamflow_service
+from backend.service.requests import parse_params
 from backend.tasks.streamflow.adapter_io import load_streamflow_adapter, save_streamflow_adapter
 from backend.tasks.streamflow.gauge_run import (
     ADAPTER_NAME,
@@ -43,10 +46,13 @@ from backend.tasks.streamflow.user_finetune import GaugeFinetuneConfig
 CFG = GaugeFinetuneConfig(steps=6, batch_size=4, loss_days=60, validate_every=3, patience=2, max_seconds=60)
 FLOW_PERIOD = ("1996-10-01", "1998-09-30")
 
+pytestmark = pytest.mark.usefixtures("mini_data")  # predictions at a point borrow the nearest basin's forcings
+
 
 @pytest.fixture(scope="module")
-def models(tmp_path_factory: pytest.TempPathFactory, attributes) -> dict[str, Path]:
-    """Two tiny random base models (files) with the real vocabulary, and a warm-start adapter for the first."""
+def models(tmp_path_factory: pytest.TempPathFactory, mini_catalogue: BasinCatalogue) -> dict[str, Path]:
+    """Two tiny random base models (files) with the data's vocabulary, and a warm-start adapter for the first."""
+    attributes = mini_catalogue.attributes
     torch.set_num_threads(1)
     root = tmp_path_factory.mktemp("models")
     names = input_static_names(Kind.NUMERIC)
@@ -71,12 +77,12 @@ def models(tmp_path_factory: pytest.TempPathFactory, attributes) -> dict[str, Pa
 
 
 @pytest.fixture(scope="module")
-def example(tmp_path_factory: pytest.TempPathFactory, catalogue) -> dict[str, Path]:
-    """Three real basins in the user format: two years of flow, six months of forcings before it."""
+def example(tmp_path_factory: pytest.TempPathFactory, mini_catalogue: BasinCatalogue) -> dict[str, Path]:
+    """Three generated CAMELS basins in the user format: two years of flow, six months of forcings before it."""
     from backend.tasks.streamflow.example_gauges import write_example_gauges
 
     root = tmp_path_factory.mktemp("gauges")
-    summary = write_example_gauges(root, n=3, catalogue=catalogue, flow_period=FLOW_PERIOD,
+    summary = write_example_gauges(root, n=3, catalogue=mini_catalogue, flow_period=FLOW_PERIOD,
                                    forcing_start="1996-04-01")
     return {"gauges": root / "gauges.csv", "streamflow": root / "streamflow.csv", "forcings": root / "forcings",
             "ids": summary["basins"]}
@@ -95,10 +101,10 @@ def test_finetune_request_trains_an_adapter_and_leaves_the_encoder_bit_identical
     trainable = {n: p.requires_grad for n, p in base.model.named_parameters()}
     fractions: list[float] = []
     monkeypatch.setattr(progress_module, "PROGRESS_CALLBACK", lambda f, m: fractions.append(f))  # as the worker
-    result = streamflow_service.finetune_request(
+    result = streamflow_service.finetune_request(parse_params("finetune_streamflow",
         {"gauges_csv": str(example["gauges"]), "streamflow_csv": str(example["streamflow"]),
          "forcings_dir": str(example["forcings"]), "out_dir": str(tmp_path / "mine"), "steps": 4,
-         "adapter": str(models["warm"])}, lambda f, m: fractions.append(f))
+         "adapter": str(models["warm"])}), lambda f, m: fractions.append(f))
     after = base.model.state_dict()
     assert before.keys() == after.keys()
     assert all(torch.equal(before[k], after[k]) for k in before)
@@ -167,9 +173,9 @@ def test_sigterm_stops_the_finetune_command_without_an_adapter(models: dict, exa
     seen = []
     for line in proc.stdout:
         seen.append(line)
-        if "scoring the warm start" in line:
+        if "fine-tune on gauges" in line:  # the progress line of the first training step: inside the loop
             break
-    time.sleep(1.0)  # now inside the training loop
+    time.sleep(0.5)
     proc.send_signal(signal.SIGTERM)
     rest, _ = proc.communicate(timeout=60)
     assert proc.returncode == 130, "".join(seen) + rest
@@ -203,21 +209,21 @@ def test_worker_location_predictions_say_where_forcings_came_from(models: dict, 
                                                                    tmp_path: Path) -> None:
     common = {"start": "1997-01-01", "end": "1997-01-31", "model": str(models["base"]),
               "adapter": str(models["warm"]), "attributes": {"area_km2": 250, "elev_mean": 400, "shoe_size": 9}}
-    own = streamflow_service.predict_location_request(
+    own = streamflow_service.predict_location_request(parse_params("predict_location",
         {**common, "lat": 42.3, "lon": -74.4, "forcings_csv": str(example["forcings"] / f"{example['ids'][0]}.csv"),
-         "out_csv": str(tmp_path / "own.csv")}, lambda f, m: None)
+         "out_csv": str(tmp_path / "own.csv")}), lambda f, m: None)
     assert own["n_days"] == 31 and own["nearest_basin"] is None and "forcings CSV" in own["forcing_source"]
     assert own["given"] == ["area_gages2", "elev_mean"] and own["ignored"] == ["shoe_size (not a model attribute)"]
     assert "p_mean" in own["imputed"] and own["nse"] is None and own["mean_flow"] >= 0
-    borrowed = streamflow_service.predict_location_request(
-        {**common, "lat": 40.0, "lon": -105.3, "out_csv": str(tmp_path / "near.csv")}, lambda f, m: None)
+    borrowed = streamflow_service.predict_location_request(parse_params("predict_location",
+        {**common, "lat": 40.0, "lon": -105.3, "out_csv": str(tmp_path / "near.csv")}), lambda f, m: None)
     nearest = borrowed["nearest_basin"]
     assert nearest["distance_km"] < 200 and nearest["gauge_id"] in borrowed["forcing_source"]
-    gauge = streamflow_service.predict_request(
+    gauge = streamflow_service.predict_request(parse_params("predict_streamflow",
         {"gauge_id": example["ids"][0], "start": "1997-06-01", "end": "1997-06-30", "model": str(models["base"]),
          "adapter": str(models["warm"]), "out_csv": str(tmp_path / "gauge.csv"), "gauges_csv": str(example["gauges"]),
-         "streamflow_csv": str(example["streamflow"]), "forcings_dir": str(example["forcings"])}, lambda f, m: None)
+         "streamflow_csv": str(example["streamflow"]), "forcings_dir": str(example["forcings"])}), lambda f, m: None)
     assert gauge["n_days"] == 30 and gauge["has_observations"] and gauge["gauge_id"] == example["ids"][0]
-    assert streamflow_service.validate_request(
+    assert streamflow_service.validate_request(parse_params("validate_gauges",
         {"gauges_csv": str(example["gauges"]), "streamflow_csv": str(example["streamflow"]),
-         "forcings_dir": str(example["forcings"]), "model": str(models["base"])}, lambda f, m: None)["problems"] == []
+         "forcings_dir": str(example["forcings"]), "model": str(models["base"])}), lambda f, m: None)["problems"] == []
