@@ -15,7 +15,6 @@ from backend.benchmarks.signature_probe import (
     state_features,
     static_token_features,
 )
-from backend.core.paths import MODELS_DIR, data_root
 
 
 def _folds(n: int, k: int = 5) -> list[np.ndarray]:
@@ -65,9 +64,8 @@ def test_state_features_are_mean_and_spread_per_location() -> None:
     assert np.allclose(features[1, 5:], np.std([0, 1, 2, 3]))
 
 
-@pytest.mark.skipif(not (MODELS_DIR / "stefaland_base.pt").exists() or not (data_root() / "caravan").exists(),
-                    reason="needs the bundled base model and `make data`")
-def test_static_token_features_of_real_basins_differ_between_basins_and_encoders() -> None:
+@pytest.mark.usefixtures("mini_data")  # the bundled base model (in git) on generated basins
+def test_static_token_features_of_camels_basins_differ_between_basins_and_encoders() -> None:
     from backend.benchmarks.streamflow import streamflow_benchmark_data
 
     _, base, data = streamflow_benchmark_data(3)

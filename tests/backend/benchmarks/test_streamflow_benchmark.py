@@ -1,4 +1,5 @@
-"""The streamflow benchmark end to end on a small real slice: results per (fold, model), resumable, report."""
+"""The streamflow benchmark end to end on 12 basins of the generated mini data root with the bundled
+base model: results per (fold, model), resumable, report."""
 
 from __future__ import annotations
 
@@ -9,13 +10,10 @@ import numpy as np
 import pytest
 
 from backend.benchmarks.streamflow import StreamflowBenchmarkConfig, run_benchmark, write_report
-from backend.core.paths import MODELS_DIR, data_root
 from backend.tasks.streamflow.train import StreamflowTrainConfig
 from backend.training.fit import FitConfig
 
-pytestmark = pytest.mark.skipif(
-    not (MODELS_DIR / "stefaland_base.pt").exists() or not (data_root() / "caravan").exists(),
-    reason="needs the bundled base model and `make data`")
+pytestmark = pytest.mark.usefixtures("mini_data")
 
 
 def test_small_benchmark_stores_each_result_resumes_and_reports(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Command-line model commands on the bundled base model: embed and impute."""
+"""Command-line model commands on the bundled base model: embed and impute (on the generated mini data root)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,8 @@ import csv
 import pytest
 
 from backend.cli import main
-from backend.core.paths import MODELS_DIR, data_root
 
-pytestmark = pytest.mark.skipif(
-    not (MODELS_DIR / "stefaland_base.pt").exists() or not (data_root() / "camels_us").exists(),
-    reason="needs the bundled base model and `make data`")
+pytestmark = pytest.mark.usefixtures("mini_data")  # the bundled base model (in git) on generated basins
 
 
 def test_embed_writes_one_vector_per_basin_and_never_overwrites(tmp_path, capsys):

@@ -1,5 +1,5 @@
 """Catchment polygons from GeoJSON: centroid, spherical area, properties, and clear errors naming the file;
-``predict --polygon`` and ``--point`` on the bundled models."""
+``predict --polygon`` and ``--point`` on the bundled models (and the generated mini data root)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from backend.cli import main
-from backend.core.paths import MODELS_DIR, data_root
 from backend.data.geojson_polygon import read_polygon
 
 BOX = [[[-69.9, 46.5], [-69.5, 46.5], [-69.5, 46.8], [-69.9, 46.8], [-69.9, 46.5]]]
@@ -61,12 +60,7 @@ def test_a_file_that_is_not_json_is_named(tmp_path: Path) -> None:
         read_polygon(path)
 
 
-needs_models = pytest.mark.skipif(
-    not (MODELS_DIR / "streamflow_adapter.pt").exists() or not (data_root() / "camels_us").exists(),
-    reason="needs the bundled models and `make data`")
-
-
-@needs_models
+@pytest.mark.usefixtures("mini_data")  # the nearest basin's forcings come from the generated data root
 def test_predict_polygon_uses_its_attributes_and_area_and_imputes_the_rest(tmp_path: Path, capsys) -> None:
     path = _write(tmp_path, _feature(name="Upper Fish", elev_mean=420))
     out = tmp_path / "flow.csv"
@@ -83,7 +77,7 @@ def test_predict_polygon_uses_its_attributes_and_area_and_imputes_the_rest(tmp_p
                  "--out", str(out)]) == 2  # never overwrites the user's file
 
 
-@needs_models
+@pytest.mark.usefixtures("mini_data")
 def test_predict_point_rejects_a_malformed_point_and_attribute(tmp_path: Path, capsys) -> None:
     out = tmp_path / "flow.csv"
     assert main(["predict", "--point", "46.6", "--start", "1995-01-01", "--end", "1995-01-31",

@@ -13,7 +13,8 @@ from backend.data.ismn import IsmnSeries, IsmnStation, ismn_dir, read_ismn_file,
 from backend.data.ismn_stations import daily_mean, find_ismn_stations, summarize_ismn, top_layer_soil_moisture
 
 ISMN = ismn_dir()
-real_data = pytest.mark.skipif(not ISMN.is_dir(), reason=f"real ISMN data not unpacked at {ISMN} (make data)")
+#: the real-file tests need data/ismn: they are marked real_data and fail (never skip) when it is missing
+needs_ismn = pytest.mark.usefixtures("real_ismn")
 
 US_STATIONS = {("SCAN", "AAMU-jtg"), ("SCAN", "Abrams"), ("SCAN", "AdamsRanch#1"),
                ("SOILSCAPE", "node414"), ("SOILSCAPE", "node505"), ("SOILSCAPE", "node703")}
@@ -44,8 +45,14 @@ def hourly_series(times: list[str], values: list[float], flags: list[str] | None
 
 # --------------------------------------------------------------------------------------------- real files
 
+@pytest.fixture
+def real_ismn(real_file) -> Path:
+    """The real ISMN folder (``make data``); a test using it fails naming the folder when it is missing."""
+    return real_file("ismn")
+
+
 @pytest.mark.real_data
-@real_data
+@needs_ismn
 def test_finds_the_six_us_stations_once_each() -> None:
     stations = find_ismn_stations(ISMN)
     keys = [(s.network, s.station) for s in stations]
@@ -62,7 +69,7 @@ def test_finds_the_six_us_stations_once_each() -> None:
 
 
 @pytest.mark.real_data
-@real_data
+@needs_ismn
 def test_us_soil_moisture_is_plausible_daily() -> None:
     by_key = {(s.network, s.station): s for s in find_ismn_stations(ISMN)}
     for key in sorted(US_STATIONS):
@@ -80,7 +87,7 @@ def test_us_soil_moisture_is_plausible_daily() -> None:
 
 
 @pytest.mark.real_data
-@real_data
+@needs_ismn
 def test_scan_file_details() -> None:
     path = ISMN / "multinetwork_header_values_unzipped/SCAN/AAMU-jtg" / (
         "SCAN_SCAN_AAMU-jtg_sm_0.050800_0.050800_Hydraprobe-Analog-(2.5-Volt)_20070101_20131231.stm")
@@ -99,7 +106,7 @@ def test_scan_file_details() -> None:
 
 
 @pytest.mark.real_data
-@real_data
+@needs_ismn
 def test_ceop_and_header_copies_agree() -> None:
     ceop = read_ismn_file(ISMN / "format_ceop_sep/SMOSMANIA" / NARBONNE)
     header = read_ismn_file(ISMN / "format_header_values/SMOSMANIA" / NARBONNE)
@@ -118,7 +125,7 @@ def test_ceop_and_header_copies_agree() -> None:
 
 
 @pytest.mark.real_data
-@real_data
+@needs_ismn
 def test_real_malformed_file_is_rejected() -> None:
     path = ISMN / "malformed" / "mal_formed_file.txt"
     with pytest.raises(DataFormatError) as info:
@@ -128,7 +135,7 @@ def test_real_malformed_file_is_rejected() -> None:
 
 
 @pytest.mark.real_data
-@real_data
+@needs_ismn
 def test_summarize_real_ismn() -> None:
     lines = summarize_ismn(ISMN)
     assert lines[0].startswith("ISMN ") and "11 station(s)" in lines[0]

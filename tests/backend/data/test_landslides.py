@@ -14,8 +14,8 @@ from backend.data.landslides import landslides_dir, read_landslide_points, summa
 from backend.data.landslide_catalogue import parse_glc_date, read_glc_catalogue
 
 LANDSLIDES = landslides_dir()
-real_data = pytest.mark.skipif(not LANDSLIDES.is_dir(),
-                               reason=f"real landslide data not unpacked at {LANDSLIDES} (make data)")
+#: the real-file tests need data/landslides: they are marked real_data and fail (never skip) when it is missing
+needs_landslides = pytest.mark.usefixtures("real_landslides")
 LSL = LANDSLIDES / "ecuador_lsl" / "lsl.csv"
 TA = LANDSLIDES / "ecuador_lsl" / "ta.tif"
 ECUADOR = LANDSLIDES / "ecuador_sperrorest" / "ecuador.csv"
@@ -53,8 +53,14 @@ def make_tif(path: Path, bands: int = 2, rows: int = 4, cols: int = 3, nodata: f
 
 # --------------------------------------------------------------------------------------------- real files
 
+@pytest.fixture
+def real_landslides(real_file) -> Path:
+    """The real landslide folder (``make data``); a test using it fails naming the folder when it is missing."""
+    return real_file("landslides")
+
+
 @pytest.mark.real_data
-@real_data
+@needs_landslides
 def test_real_points() -> None:
     lsl = read_landslide_points(LSL)
     assert (len(lsl), lsl.n_landslides, lsl.label_column, lsl.crs) == (350, 175, "lslpts", "EPSG:32717")
@@ -71,7 +77,7 @@ def test_real_points() -> None:
 
 
 @pytest.mark.real_data
-@real_data
+@needs_landslides
 def test_real_raster_matches_the_points() -> None:
     raster = read_covariate_raster(TA)
     assert raster.shape == (5, 415, 383)  # 415 rows, 383 columns
@@ -92,7 +98,7 @@ def test_real_raster_matches_the_points() -> None:
 
 
 @pytest.mark.real_data
-@real_data
+@needs_landslides
 def test_real_glc() -> None:
     events = read_glc_catalogue(GLC)
     assert len(events) == 9564
@@ -107,7 +113,7 @@ def test_real_glc() -> None:
 
 
 @pytest.mark.real_data
-@real_data
+@needs_landslides
 def test_summarize_real_landslides() -> None:
     text = "\n".join(summarize_landslides(LANDSLIDES))
     assert "ecuador_lsl/lsl.csv: 350 points, 175 landslides" in text

@@ -94,7 +94,8 @@ def write_fake_root(root: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def catalogue(tmp_path_factory) -> BasinCatalogue:
+def fake_catalogue(tmp_path_factory) -> BasinCatalogue:
+    """The catalogue of the fake root (not named ``catalogue``: that fixture is the real data's)."""
     root = write_fake_root(tmp_path_factory.mktemp("fake_data"))
     return BasinCatalogue.open(root)
 
@@ -121,10 +122,10 @@ def fixed_loss(trainer: Pretrainer) -> float:
 
 
 @pytest.fixture(scope="module")
-def finished(catalogue, tmp_path_factory) -> dict:
+def finished(fake_catalogue, tmp_path_factory) -> dict:
     """One 30-step run, with the fixed-batch loss before and after."""
     run_dir = tmp_path_factory.mktemp("run")
-    trainer = Pretrainer(tiny_config(), run_dir, catalogue)
+    trainer = Pretrainer(tiny_config(), run_dir, fake_catalogue)
     before = fixed_loss(trainer)
     model_path = trainer.run()
     return {"trainer": trainer, "run_dir": run_dir, "model_path": model_path, "before": before,
@@ -164,14 +165,14 @@ def test_saved_model_matches_the_trained_one(finished):
     assert json.loads((finished["run_dir"] / "summary.json").read_text())["sha256"] == base.sha256
 
 
-def test_normalizer_is_fitted_on_pretraining_basins_only(finished, catalogue):
+def test_normalizer_is_fitted_on_pretraining_basins_only(finished, fake_catalogue):
     trainer = finished["trainer"]
     saved = Normalizer.load(finished["run_dir"] / "normalizer.json")
     assert saved.n_locations == len(trainer.train_ids)
-    attributes = catalogue.attributes
-    arrays = load_basin_arrays(catalogue)
+    attributes = fake_catalogue.attributes
+    arrays = load_basin_arrays(fake_catalogue)
     rows = [attributes.index(g) for g in trainer.train_ids]
-    every_row = [attributes.index(g) for g in catalogue.with_forcings_and_attributes]
+    every_row = [attributes.index(g) for g in fake_catalogue.with_forcings_and_attributes]
     for name in ("elev_mean", "aridity", "root_depth_50"):
         i = saved.static_names.index(name)
         values = transform_static(name, attributes.numeric[name])
@@ -187,9 +188,9 @@ def test_normalizer_is_fitted_on_pretraining_basins_only(finished, catalogue):
         {attributes.categorical["dom_land_cover"][r] for r in rows} - {None})
 
 
-def test_split_holds_out_exactly_the_seeded_fraction(finished, catalogue):
+def test_split_holds_out_exactly_the_seeded_fraction(finished, fake_catalogue):
     trainer = finished["trainer"]
-    ids = catalogue.with_forcings_and_attributes
+    ids = fake_catalogue.with_forcings_and_attributes
     assert ids == sorted(GAUGE_IDS) and NO_FORCINGS not in ids
     kept, held = holdout_split(ids, 0.25, 11)
     assert trainer.holdout_ids == held and trainer.train_ids == kept
@@ -203,17 +204,17 @@ def test_split_holds_out_exactly_the_seeded_fraction(finished, catalogue):
 
 
 @pytest.mark.parametrize(("fraction", "seed", "expected"), [(0.25, 11, 3), (0.5, 11, 6), (0.1, 7, 1)])
-def test_holdout_fraction_and_seed(catalogue, tmp_path, fraction, seed, expected):
-    trainer = Pretrainer(tiny_config(holdout_fraction=fraction, holdout_seed=seed), tmp_path, catalogue)
+def test_holdout_fraction_and_seed(fake_catalogue, tmp_path, fraction, seed, expected):
+    trainer = Pretrainer(tiny_config(holdout_fraction=fraction, holdout_seed=seed), tmp_path, fake_catalogue)
     assert len(trainer.holdout_ids) == expected
-    assert trainer.holdout_ids == holdout_split(catalogue.with_forcings_and_attributes, fraction, seed)[1]
-    again = Pretrainer(tiny_config(holdout_fraction=fraction, holdout_seed=seed), tmp_path / "b", catalogue)
+    assert trainer.holdout_ids == holdout_split(fake_catalogue.with_forcings_and_attributes, fraction, seed)[1]
+    again = Pretrainer(tiny_config(holdout_fraction=fraction, holdout_seed=seed), tmp_path / "b", fake_catalogue)
     assert again.holdout_ids == trainer.holdout_ids
 
 
-def test_different_holdout_seeds_hold_out_different_basins(catalogue, tmp_path):
-    a = Pretrainer(tiny_config(holdout_seed=1), tmp_path / "a", catalogue)
-    b = Pretrainer(tiny_config(holdout_seed=2), tmp_path / "b", catalogue)
+def test_different_holdout_seeds_hold_out_different_basins(fake_catalogue, tmp_path):
+    a = Pretrainer(tiny_config(holdout_seed=1), tmp_path / "a", fake_catalogue)
+    b = Pretrainer(tiny_config(holdout_seed=2), tmp_path / "b", fake_catalogue)
     assert a.holdout_ids != b.holdout_ids and len(a.holdout_ids) == len(b.holdout_ids)
 
 
@@ -239,9 +240,9 @@ RESUME = {"steps": 12, "checkpoint_every": 5, "validate_every": 3}
 
 
 @pytest.fixture(scope="module")
-def uninterrupted(catalogue, tmp_path_factory) -> dict:
+def uninterrupted(fake_catalogue, tmp_path_factory) -> dict:
     run_dir = tmp_path_factory.mktemp("straight")
-    trainer = Pretrainer(tiny_config(**RESUME), run_dir, catalogue)
+    trainer = Pretrainer(tiny_config(**RESUME), run_dir, fake_catalogue)
     trainer.run()
     return {"weights": _weights(trainer), "log": read_log(run_dir / "loss_log.csv"),
             "optimizer": trainer.optimizer.state_dict()}
@@ -253,8 +254,8 @@ def _compare_logs(resumed: list[dict[str, str]], straight: list[dict[str, str]])
         assert {k: v for k, v in a.items() if k != "elapsed_s"} == {k: v for k, v in b.items() if k != "elapsed_s"}
 
 
-def test_run_stopped_by_sigterm_resumes_to_the_same_weights(catalogue, tmp_path, uninterrupted, monkeypatch):
-    trainer = Pretrainer(tiny_config(**RESUME), tmp_path, catalogue)
+def test_run_stopped_by_sigterm_resumes_to_the_same_weights(fake_catalogue, tmp_path, uninterrupted, monkeypatch):
+    trainer = Pretrainer(tiny_config(**RESUME), tmp_path, fake_catalogue)
     step = trainer.train_step
 
     def step_then_terminate() -> dict[str, float]:
@@ -269,7 +270,7 @@ def test_run_stopped_by_sigterm_resumes_to_the_same_weights(catalogue, tmp_path,
     assert trainer.step == 7
     assert torch.load(tmp_path / "training_state.pt", weights_only=True)["step"] == 7
     assert not (tmp_path / "model.pt").exists()
-    resumed = Pretrainer(tiny_config(**RESUME), tmp_path, catalogue)
+    resumed = Pretrainer(tiny_config(**RESUME), tmp_path, fake_catalogue)
     assert resumed.step == 7
     resumed.run()
     assert resumed.step == 12
@@ -277,8 +278,8 @@ def test_run_stopped_by_sigterm_resumes_to_the_same_weights(catalogue, tmp_path,
     _compare_logs(read_log(tmp_path / "loss_log.csv"), uninterrupted["log"])
 
 
-def test_run_that_crashed_resumes_from_the_last_checkpoint(catalogue, tmp_path, uninterrupted, monkeypatch):
-    trainer = Pretrainer(tiny_config(**RESUME), tmp_path, catalogue)
+def test_run_that_crashed_resumes_from_the_last_checkpoint(fake_catalogue, tmp_path, uninterrupted, monkeypatch):
+    trainer = Pretrainer(tiny_config(**RESUME), tmp_path, fake_catalogue)
     step = trainer.train_step
 
     def crash_at_eight() -> dict[str, float]:
@@ -291,7 +292,7 @@ def test_run_that_crashed_resumes_from_the_last_checkpoint(catalogue, tmp_path, 
         trainer.run()
     # steps 6-8 ran after the last checkpoint (step 5) and logged step 6: they are done again on resume
     assert [r["step"] for r in read_log(tmp_path / "loss_log.csv")] == ["3", "6"]
-    resumed = Pretrainer(tiny_config(**RESUME), tmp_path, catalogue)
+    resumed = Pretrainer(tiny_config(**RESUME), tmp_path, fake_catalogue)
     assert resumed.step == 5
     assert [r["step"] for r in read_log(tmp_path / "loss_log.csv")] == ["3"]
     resumed.run()
@@ -300,21 +301,21 @@ def test_run_that_crashed_resumes_from_the_last_checkpoint(catalogue, tmp_path, 
     assert resumed.optimizer.state_dict()["state"].keys() == uninterrupted["optimizer"]["state"].keys()
 
 
-def test_resumed_run_that_is_already_finished_does_not_train_more(catalogue, finished):
-    again = Pretrainer(tiny_config(), finished["run_dir"], catalogue)
+def test_resumed_run_that_is_already_finished_does_not_train_more(fake_catalogue, finished):
+    again = Pretrainer(tiny_config(), finished["run_dir"], fake_catalogue)
     assert again.step == 30
     _assert_same_weights(_weights(again), _weights(finished["trainer"]))
 
 
 
-def test_basin_fraction_pretrains_on_a_seeded_subset_and_keeps_the_holdout(catalogue, tmp_path):
-    full = Pretrainer(tiny_config(holdout_fraction=0.25, holdout_seed=11), tmp_path / "full", catalogue)
+def test_basin_fraction_pretrains_on_a_seeded_subset_and_keeps_the_holdout(fake_catalogue, tmp_path):
+    full = Pretrainer(tiny_config(holdout_fraction=0.25, holdout_seed=11), tmp_path / "full", fake_catalogue)
     half = Pretrainer(tiny_config(holdout_fraction=0.25, holdout_seed=11, basin_fraction=0.5), tmp_path / "half",
-                      catalogue)
+                      fake_catalogue)
     assert half.holdout_ids == full.holdout_ids  # same withheld basins: validation losses stay comparable
     assert len(half.train_ids) == round(0.5 * len(full.train_ids)) and set(half.train_ids) < set(full.train_ids)
     assert half.train.ids == half.train_ids
     split = json.loads((tmp_path / "half" / "split.json").read_text())
     assert split["pretrain_basins"] == half.train_ids
     with pytest.raises(ValueError, match="basin_fraction"):
-        Pretrainer(tiny_config(basin_fraction=0.0), tmp_path / "zero", catalogue)
+        Pretrainer(tiny_config(basin_fraction=0.0), tmp_path / "zero", fake_catalogue)

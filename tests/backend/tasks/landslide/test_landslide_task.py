@@ -12,7 +12,7 @@ from landslide_fixtures import LSL_BANDS, lsl_like, small_model, tiny_base
 
 from backend.core.errors import CheckpointError
 from backend.data.covariate_raster import read_raster_window
-from backend.data.landslides import landslides_dir, read_landslide_points
+from backend.data.landslides import read_landslide_points
 from backend.model.checkpoint import BaseModel
 from backend.model.imputation import location_embeddings, location_from_values
 from backend.tasks.landslide.cv import (
@@ -43,8 +43,8 @@ from backend.tasks.landslide.model import (
 )
 from backend.training.fit import FitConfig
 
-LSL = landslides_dir() / "ecuador_lsl" / "lsl.csv"
-TA = landslides_dir() / "ecuador_lsl" / "ta.tif"
+LSL = Path("landslides/ecuador_lsl/lsl.csv")  # the real points and mapping raster, relative to the data root
+TA = Path("landslides/ecuador_lsl/ta.tif")
 FAST = TrainSettings(fit=FitConfig(steps=150, learning_rate=3e-3, validate_every=50, patience=3))
 
 
@@ -171,30 +171,27 @@ def test_auc_matches_pairwise_counting_and_logistic_regression_recovers_a_model(
     assert model.coef == pytest.approx([0.5, 2.0, -1.0], abs=0.2)
 
 
-needs_real = pytest.mark.skipif(not LSL.is_file(), reason=f"real landslide points not unpacked at {LSL} (make data)")
-
-
-@needs_real
-def test_lattice_predictions_match_exact_encoding_on_the_ecuador_points() -> None:
+@pytest.mark.real_data
+def test_lattice_predictions_match_exact_encoding_on_the_ecuador_points(real_file) -> None:
     """The hazard map's lattice features give the same probabilities as exact per-point encoding (both at the
     area centre) for the 350 points, with a model trained on them on the base model in use
-    ($STEFALAND_BASE_MODEL or the bundled one)."""
+    ($STEFALAND_BASE_MODEL or the bundled one). Fails when the real points or raster are missing (`make data`)."""
     from backend.model.loading import get_base_model
 
+    lsl, ta = real_file(LSL), real_file(TA)
     try:
         base = get_base_model()
     except CheckpointError as exc:
-        pytest.skip(f"no base model to test with ({exc}); set STEFALAND_BASE_MODEL")
-    points = read_landslide_points(LSL)
+        pytest.fail(f"no base model to test with ({exc}): the bundled resources/models/stefaland_base.pt is in git, "
+                    "or set STEFALAND_BASE_MODEL", pytrace=False)
+    points = read_landslide_points(lsl)
     covariates, names = covariate_matrix(points)
     centre = area_centre(points)
     model = new_model(names, base, centre, FAST)
     states = model.states_exact(covariates, centre)
     train(model, covariates, states, points.label, kmeans_blocks(points.x, points.y, 5, 0) == 0, FAST)
     assert model.probability(covariates, states).std() > 0.05  # a model that actually separates the points
-    ranges = None  # the points' own range, or the mapping raster's when it is there (the map's lattice)
-    if TA.is_file():
-        header = read_raster_window(TA, 0, 0, 1, 1)
-        ranges, _ = scan_ranges(TA, band_indices(TA, header.band_names, names), names, 256)
+    header = read_raster_window(ta, 0, 0, 1, 1)  # the lattice spans the mapping raster's range (as the map's)
+    ranges, _ = scan_ranges(ta, band_indices(ta, header.band_names, names), names, 256)
     difference = lattice_difference(model, covariates, centre, ranges)
     assert difference.mean() < 0.01 and difference.max() < 0.05, (difference.mean(), difference.max())

@@ -9,6 +9,7 @@ import pytest
 
 from backend.core.errors import DataFormatError
 from backend.core.paths import MODELS_DIR
+from backend.data.catalogue import BasinCatalogue
 from backend.data.units import to_mm_per_day
 from backend.data.user_gauges import check_user_dataset, load_user_dataset, validate_user_dataset
 from backend.tasks.streamflow.gauge_run import ADAPTER_NAME, check_out_dir
@@ -209,10 +210,11 @@ def test_validate_gauges_command_lists_the_problems(tmp_path: Path, capsys: pyte
     assert "1 problem(s)" in out and "line 5, column 'unit': unknown unit 'gallons'" in out
 
 
-def test_example_dataset_round_trips_to_caravan_mm_per_day(tmp_path: Path, catalogue) -> None:
+def test_example_dataset_round_trips_to_caravan_mm_per_day(tmp_path: Path, mini_catalogue: BasinCatalogue) -> None:
     from backend.data.caravan import read_caravan_csv
     from backend.tasks.streamflow.example_gauges import write_example_gauges
 
+    catalogue = mini_catalogue  # three of the generated CAMELS basins with Caravan streamflow
     summary = write_example_gauges(tmp_path, n=3, catalogue=catalogue, flow_period=("1998-10-01", "1999-09-30"),
                                    forcing_start="1998-01-01")
     assert sorted(set(summary["units"].values())) == ["ft3/s", "m3/s", "mm/day"]
