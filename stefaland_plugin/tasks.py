@@ -20,7 +20,7 @@ from .settings import log
 from .worker_client import WorkerCancelled, WorkerClient, WorkerError, shared_client
 
 #: errors after which no further request of a batch can succeed (the others fail one item only)
-FATAL_ERRORS = ("MethodNotAvailable", "UnknownMethod", "WorkerDied", "WorkerNotStarted", "ImportError",
+FATAL_ERRORS = ("RequestError", "UnknownMethod", "WorkerDied", "WorkerNotStarted", "ImportError",
                 "CheckpointError", "Cancelled")
 
 

@@ -53,23 +53,6 @@ class WorkerDied(WorkerError):
         self.exit_code = exit_code
 
 
-def backend_not_ready(message: str, models_dir: str | Path | None = None) -> bool:
-    """True if an error text says the backend cannot do this *yet*, as opposed to a real failure.
-
-    That is: the method is missing, or a trained model file it needs is not there
-    (``<models_dir>/...: ... not found`` or ``not installed``).
-    """
-    if "not available in this backend version" in message:
-        return True
-    missing = "not found" in message or "not installed" in message
-    return missing and (models_dir is None or str(models_dir) in message)
-
-
-def not_available(error: WorkerError) -> bool:
-    """True if the backend does not provide the method yet (as opposed to failing while running it)."""
-    return error.error_type == "MethodNotAvailable"
-
-
 def death_message(exit_code: int | None, stderr_tail: list[str]) -> str:
     """A user-facing explanation of a worker that stopped by itself."""
     killed = exit_code in (-signal.SIGKILL, 128 + signal.SIGKILL)

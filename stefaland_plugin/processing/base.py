@@ -26,7 +26,7 @@ from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
 from ..settings import icon_path
-from ..tasks import remove_outputs
+from ..tasks import FATAL_ERRORS, remove_outputs
 from ..worker_client import WorkerCancelled, WorkerError, shared_client
 from ..worker_requests import Request
 
@@ -50,9 +50,6 @@ class RequestFailed(Exception):
         self.error_type = error_type
 
 
-#: errors after which no further request of this run can succeed
-_FATAL = ("MethodNotAvailable", "UnknownMethod", "WorkerDied", "WorkerNotStarted", "ImportError",
-          "CheckpointError")
 
 
 class WorkerAlgorithm(QgsProcessingAlgorithm):
@@ -101,7 +98,7 @@ class WorkerAlgorithm(QgsProcessingAlgorithm):
         """Run a worker request (built in :mod:`..worker_requests`); progress maps onto ``span`` of the bar.
 
         Raises:
-            QgsProcessingException: cancelled, the method is not available in this backend version,
+            QgsProcessingException: cancelled, the request was refused as malformed,
                 the worker or model could not run, or (unless ``per_item``) the backend refused.
             RequestFailed: with ``per_item``, the backend refused this one request (the caller
                 reports it and goes on with the next item).
@@ -123,7 +120,7 @@ class WorkerAlgorithm(QgsProcessingAlgorithm):
             raise QgsProcessingException(self.tr("Cancelled.")) from None
         except WorkerError as exc:
             remove_outputs((Path(p) for p in outputs), partial_only=True)
-            if per_item and exc.error_type not in _FATAL:
+            if per_item and exc.error_type not in FATAL_ERRORS:
                 raise RequestFailed(str(exc), exc.error_type) from None
             raise QgsProcessingException(str(exc)) from None
 
