@@ -3,7 +3,8 @@
 - ``backend/`` never imports qgis (it runs in the worker, outside QGIS); ``stefaland_plugin/`` never imports
   torch or the backend (it runs inside QGIS and talks to the worker over JSON lines).
 - Nothing outside ``backend/benchmarks/`` and ``backend/cli/`` imports ``backend.benchmarks``.
-- ``backend/core/`` imports no other backend package; ``backend/data/`` imports only core and data.
+- Layers: ``core`` <- ``data`` <- ``model`` <- ``training`` <- ``tasks`` <- ``service``; a package imports only its
+  own layer and those below it (``cli`` may use them all and ``benchmarks``).
 - At most four Python files directly in ``backend/``; no file in either package over 400 lines.
 """
 
@@ -70,9 +71,13 @@ def test_only_benchmarks_and_cli_import_benchmarks() -> None:
     assert _offenders(outside, ("backend.benchmarks",)) == []
 
 
+#: the layers, lowest first: a package may import its own layer and those before it (cli also benchmarks)
+LAYERS = ("core", "data", "model", "training", "tasks", "service")
+
+
 @pytest.mark.parametrize(("package", "allowed"), [
-    ("core", ("backend.core",)),
-    ("data", ("backend.core", "backend.data")),
+    *[(layer, tuple(f"backend.{below}" for below in LAYERS[: i + 1])) for i, layer in enumerate(LAYERS)],
+    ("cli", tuple(f"backend.{name}" for name in (*LAYERS, "cli", "benchmarks"))),
 ])
 def test_lower_layers_import_nothing_above_them(package: str, allowed: tuple[str, ...]) -> None:
     files = _modules(BACKEND / package)
