@@ -5,6 +5,11 @@ pretraining at all), then the same streamflow head is trained on its frozen stat
 streamflow benchmark. Per variant: the pretraining facts, the masked-reconstruction loss on the withheld
 basins, the streamflow scores on the folds' test basins, and per-basin paired differences against the
 ``control`` variant (same basins, same head, same seed).
+
+The study runs in ``runs/pretrain_study/`` (models, logs); its per-unit results are committed under
+``results/pretrain_study/VARIANT/``: the pretraining ``summary.json`` and ``signature_probe.json`` (copied
+from the run folder by the report command) and the streamflow results of ``benchmark/`` (written there by
+the variant's streamflow config). The report reads only those.
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from backend.benchmarks import write_report_keeping_reading
+from backend.benchmarks import RESULTS_LOST, RESULTS_ROOT, headline, slug, write_report_keeping_reading
+from backend.core.atomic_io import write_text_atomic
 
 #: variant -> what was changed (configs in resources/configs/pretrain_study/VARIANT.yaml)
 VARIANTS: dict[str, str] = {
@@ -26,18 +32,23 @@ VARIANTS: dict[str, str] = {
     "strong_static_masking": "masking: static groups hidden with p = 0.75 (was 0.5), all statics in 25% of "
                              "samples (was 10%)",
 }
+#: where ``make pretrain-study`` runs (pretrained models, logs, the variants' summaries and probe results)
 STUDY_DIR = Path("runs/pretrain_study")
+#: the study's committed per-unit results (``VARIANT/summary.json``, ``signature_probe.json``, ``benchmark/``)
+RESULTS_DIR = RESULTS_ROOT / "pretrain_study"
+#: a variant's small files that the report command copies from ``STUDY_DIR/VARIANT`` to ``RESULTS_DIR/VARIANT``
+STUDY_FILES = ("summary.json", "signature_probe.json")
 STUDY_FOLDS = ("pub-1of5", "pub-2of5", "pub-3of5")
 #: reference rows from the other streamflow runs, on the study's folds: label -> (what, results folder, model)
 REFERENCES: dict[str, tuple[str, Path, str]] = {
     "control, batch seed 1": ("the control run again with fit.seed 1 (noise floor; "
                               "`resources/configs/pretrain_study/control_fit_seed1_streamflow.yaml`)",
-                              STUDY_DIR / "control" / "benchmark_fit_seed1" / "results", "stefaland"),
+                              RESULTS_DIR / "control" / "benchmark_fit_seed1", "stefaland"),
     "bundled base model": ("pretrained 4,500 steps (`make benchmark-streamflow`)",
-                           Path("runs/benchmark_streamflow/results"), "stefaland"),
+                           RESULTS_ROOT / "benchmark_streamflow", "stefaland"),
     "no encoder states": ("same head, states set to zero (`resources/configs/benchmark_streamflow_ablation.yaml`)",
-                          Path("runs/benchmark_streamflow_ablation/results"), "adapter_without_encoder"),
-    "lstm baseline": ("supervised LSTM (`make benchmark-streamflow`)", Path("runs/benchmark_streamflow/results"),
+                          RESULTS_ROOT / "benchmark_streamflow_ablation", "adapter_without_encoder"),
+    "lstm baseline": ("supervised LSTM (`make benchmark-streamflow`)", RESULTS_ROOT / "benchmark_streamflow",
                       "lstm"),
 }
 
@@ -53,8 +64,32 @@ def fold_scores(results_dir: Path, model: str, folds: tuple[str, ...] = STUDY_FO
 
 
 def variant_scores(run_dir: Path) -> dict[str, float]:
-    """Per-basin test NSE of a study variant's streamflow head on the study's folds."""
-    return fold_scores(run_dir / "benchmark" / "results", "stefaland")
+    """Per-basin test NSE of a study variant's streamflow head on the study's folds.
+
+    ``run_dir`` is the variant's results folder (streamflow results in ``benchmark/``) or, as the study
+    used to store them, its run folder (``benchmark/results/``).
+    """
+    folder = run_dir / "benchmark"
+    return fold_scores(folder / "results" if (folder / "results").is_dir() else folder, "stefaland")
+
+
+def collect_study_results(study_dir: Path = STUDY_DIR, results_dir: Path = RESULTS_DIR) -> list[Path]:
+    """Copy every variant's :data:`STUDY_FILES` found in ``study_dir/VARIANT`` to ``results_dir/VARIANT``.
+
+    Returns the files written (unchanged ones are not rewritten).
+    """
+    written = []
+    for name in VARIANTS:
+        for file_name in STUDY_FILES:
+            source, target = Path(study_dir) / name / file_name, Path(results_dir) / name / file_name
+            if not source.is_file():
+                continue
+            text = source.read_text(encoding="utf-8")
+            if target.is_file() and target.read_text(encoding="utf-8") == text:
+                continue
+            write_text_atomic(target, text)
+            written.append(target)
+    return written
 
 
 def _score_cells(scores: dict[str, float], control: dict[str, float], is_control: bool = False) -> str:
@@ -109,15 +144,21 @@ def probe_mean_r2(run_dir: Path, features: str = "pretrained encoder") -> float:
     return float(np.mean([per_set[features] for per_set in r2.values()]))
 
 
-def study_report(study_dir: Path = STUDY_DIR, command: str = "make pretrain-study",
+def study_report(study_dir: Path = RESULTS_DIR, command: str = "make pretrain-study",
                  references: dict[str, tuple[str, Path, str]] | None = None) -> str:
-    """Markdown tables of every variant found in ``study_dir`` and of the reference runs (default
-    :data:`REFERENCES`) on the same folds.
+    """Markdown tables of every variant found in ``study_dir`` and of the reference runs on the same folds.
+
+    ``study_dir`` holds one folder of results per variant (default :data:`RESULTS_DIR`); the references
+    default to :data:`REFERENCES`. The report ends with a ``headline:`` line of the median NSE of every
+    variant and reference and each variant's median paired difference to ``control``.
     """
     control = variant_scores(study_dir / "control")
     lines = ["# Pretraining study: what in pretraining moves streamflow in ungauged basins?", "",
-             f"Command: `{command}` (configs `resources/configs/pretrain_study/`, runs in `{study_dir}/`).", "",
-             "Each variant changes one thing against `control` and is pretrained for the same 1,500 steps (the "
+             f"Command: `{command}` (configs `resources/configs/pretrain_study/`, per-unit results in "
+             f"`{study_dir}/`).", ""]
+    if not control and not any((study_dir / name / "summary.json").is_file() for name in VARIANTS):
+        lines += [RESULTS_LOST, ""]
+    lines += ["Each variant changes one thing against `control` and is pretrained for the same 1,500 steps (the "
              "bundled model has 4,500, so compare variants with each other, not with the bundled model). Then the "
              "streamflow head of the benchmark (same config, seed and early stopping on training-basin validation) "
              "is trained on the variant's frozen states on PUB folds 1-3 of 5 and scored on their test basins "
@@ -131,7 +172,9 @@ def study_report(study_dir: Path = STUDY_DIR, command: str = "make pretrain-stud
              "statics) | signature R² | test basins | median NSE | mean NSE | "
              "median paired Δ vs control [95% interval] | basins better |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    figures: dict[str, float | str] = {}
     for name, what in VARIANTS.items():
+        _add_figures(figures, name, variant_scores(study_dir / name), control, paired=name != "control")
         summary_path = study_dir / name / "summary.json"
         if not summary_path.is_file():
             lines.append(f"| {name} | {what} | not run | | | | | | | | | |")
@@ -146,17 +189,39 @@ def study_report(study_dir: Path = STUDY_DIR, command: str = "make pretrain-stud
               "| reference | what | test basins | median NSE | mean NSE | median paired Δ vs control [95% interval] | "
               "basins better |", "|---|---|---|---|---|---|---|"]
     for label, (what, results_dir, model) in (REFERENCES if references is None else references).items():
-        lines.append(f"| {label} | {what} | {_score_cells(fold_scores(results_dir, model), control)} |")
+        scores = fold_scores(results_dir, model)
+        _add_figures(figures, slug(label), scores, control, paired=False)
+        lines.append(f"| {label} | {what} | {_score_cells(scores, control)} |")
+    lines += ["", headline(figures or {"results": "none"})]
     return "\n".join(lines) + "\n"
 
 
+def _add_figures(figures: dict[str, float | str], name: str, scores: dict[str, float], control: dict[str, float],
+                 paired: bool) -> None:
+    """Headline figures of one row: its median NSE and (``paired``) its median paired difference to control."""
+    if not scores:
+        return
+    figures[f"median_nse_{name}"] = float(np.nanmedian(list(scores.values())))
+    if paired and control:
+        figures[f"paired_delta_{name}"] = f"{paired_difference(scores, control)[0]:+.3f}"
+
+
 def main(argv: list[str]) -> int:
-    """``python -m backend benchmark pretrain-study [--study-dir DIR] [--out docs/pretrain_study.md]``."""
+    """``python -m backend benchmark pretrain-study [--study-dir DIR] [--results-dir DIR] [--out F] [--report-only]``.
+
+    Copies the variants' summaries and probe results from ``--study-dir`` (the runs) to ``--results-dir``
+    (unless ``--report-only``), then writes the report from ``--results-dir`` alone.
+    """
     parser = argparse.ArgumentParser(prog="python -m backend benchmark pretrain-study")
-    parser.add_argument("--study-dir", type=Path, default=STUDY_DIR)
+    parser.add_argument("--study-dir", type=Path, default=STUDY_DIR, help="the study's run folder (copied from)")
+    parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR, help="the study's committed results")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--report-only", action="store_true", help="only rebuild the report from --results-dir")
     args = parser.parse_args(argv)
-    report = study_report(args.study_dir)
+    if not args.report_only:
+        for path in collect_study_results(args.study_dir, args.results_dir):
+            print(f"copied {path}")
+    report = study_report(args.results_dir)
     if args.out:
         write_report_keeping_reading(args.out, report)
     print(report)

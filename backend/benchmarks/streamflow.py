@@ -1,7 +1,10 @@
 """Streamflow benchmark: PUB (k-fold over basins) and PUR (held-out region groups), four models.
 
-Every (fold, model) result is stored in the run folder as soon as it exists, so an interrupted benchmark
-resumes where it stopped; the report says which folds are complete.
+Every (fold, model) result is stored as soon as it exists, so an interrupted benchmark resumes where it
+stopped; the report says which folds are complete. The results (small JSON, one per fold and model) go to
+``results_dir`` (``results/<doc name>/``, committed) with the folds' test basins in ``folds.json`` beside
+them, so that ``--report-only`` rebuilds the report from them alone; the ensemble members' flows (.npy)
+stay in the ignored ``run_dir``. A config without ``results_dir`` keeps everything in ``run_dir/results``.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from backend.benchmarks import write_report_keeping_reading
+from backend.benchmarks import RESULTS_LOST, headline, write_report_keeping_reading
 from backend.core.atomic_io import save_npy_atomic, write_text_atomic
 from backend.core.config import load_config, save_config
 from backend.core.runtime import set_threads
@@ -52,6 +55,7 @@ class StreamflowBenchmarkConfig:
     run_dir: Path = Path("runs/benchmark_streamflow")
     base_model: Path | None = None  # None = the bundled base model (pretraining studies point elsewhere)
     ensemble: int = 1  # > 1: every model is that many members (seeds seed, seed+1, ...), flows averaged
+    results_dir: Path | None = None  # per-unit results (committed: results/<doc name>); None = run_dir/results
 
 
 def _folds(cfg: StreamflowBenchmarkConfig, ids: list[str], catalogue: BasinCatalogue) -> list[Fold]:
@@ -61,19 +65,72 @@ def _folds(cfg: StreamflowBenchmarkConfig, ids: list[str], catalogue: BasinCatal
     return folds[: cfg.max_folds or None]
 
 
-def prepare_run_dir(cfg: object, run_dir: Path) -> Path:
-    """Set torch threads, create ``run_dir/results`` and write the run's config beside it."""
+#: beside the per-unit results of a config with ``results_dir``: the folds' test basins and the basin count
+FOLDS_FILE = "folds.json"
+
+
+def results_folder(cfg: StreamflowBenchmarkConfig) -> Path:
+    """Where the per-unit results of ``cfg`` are: ``cfg.results_dir``, else ``cfg.run_dir/results``."""
+    return Path(cfg.results_dir) if cfg.results_dir is not None else Path(cfg.run_dir) / "results"
+
+
+def unit_results(folder: Path) -> list[dict]:
+    """The per-unit results (``FOLD__NAME.json``) of a results folder, in file-name order."""
+    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(Path(folder).glob("*__*.json"))]
+
+
+def prepare_run_dir(cfg: object, run_dir: Path, results_dir: Path | None = None) -> Path:
+    """Set torch threads, create the results folder and write the run's config into ``run_dir``.
+
+    The results folder is ``results_dir``, else ``run_dir/results``.
+    """
     set_threads(2)
     run_dir = Path(run_dir)
-    (run_dir / "results").mkdir(parents=True, exist_ok=True)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (Path(results_dir) if results_dir is not None else run_dir / "results").mkdir(parents=True, exist_ok=True)
     save_config(cfg, run_dir / "config.yaml")
     return run_dir
 
 
+def _split_settings(cfg: StreamflowBenchmarkConfig) -> dict[str, object]:
+    """The config keys that decide the folds (a stored fold list is used only when they match)."""
+    return {"k": cfg.k, "seed": cfg.seed, "include_pur": cfg.include_pur, "max_basins": cfg.max_basins,
+            "max_folds": cfg.max_folds}
+
+
+def write_fold_manifest(cfg: StreamflowBenchmarkConfig, n_basins: int, folds: list[Fold]) -> Path:
+    """Store the folds' test basins and the basin count beside the results (``results_dir/folds.json``)."""
+    path = results_folder(cfg) / FOLDS_FILE
+    record = dict(_split_settings(cfg), basins=n_basins, folds={f.name: list(f.test) for f in folds})
+    write_text_atomic(path, json.dumps(record, indent=1) + "\n")
+    return path
+
+
+def fold_manifest(cfg: StreamflowBenchmarkConfig) -> tuple[int, dict[str, list[str]]]:
+    """(basin count, fold name -> test basins) of ``cfg``'s split.
+
+    From ``results_dir/folds.json`` when it matches the config, so that a report needs no data; else from
+    the basin catalogue (``make data``), and then stored there for the next time (when ``results_dir`` is set).
+    """
+    path = results_folder(cfg) / FOLDS_FILE
+    if cfg.results_dir is not None and path.is_file():
+        stored = json.loads(path.read_text(encoding="utf-8"))
+        if all(stored.get(key) == value for key, value in _split_settings(cfg).items()):
+            return int(stored["basins"]), {name: list(test) for name, test in stored["folds"].items()}
+    catalogue = BasinCatalogue.open()
+    ids = catalogue.with_streamflow[: cfg.max_basins or None]
+    folds = _folds(cfg, ids, catalogue)
+    if cfg.results_dir is not None:
+        write_fold_manifest(cfg, len(ids), folds)
+    return len(ids), {f.name: list(f.test) for f in folds}
+
+
 def streamflow_benchmark_data(max_basins: int = 0, base_model: Path | None = None
                                ) -> tuple[BasinCatalogue, BaseModel, StreamflowData]:
-    """Catalogue, base model (``base_model``, else the bundled one) and the streamflow data of the basins
-    with streamflow, with the frozen encoder states (computed once, then cached on disk).
+    """Catalogue, base model and the streamflow data of the basins with streamflow.
+
+    The base model is ``base_model``, else the bundled one; the data include its frozen encoder states
+    (computed once, then cached on disk).
     """
     catalogue = BasinCatalogue.open()
     ids = catalogue.with_streamflow[: max_basins or None]
@@ -99,15 +156,18 @@ def run_benchmark(cfg: StreamflowBenchmarkConfig, part: tuple[int, int] = (1, 1)
     ``part`` = (i, n) runs only every n-th fold starting with the i-th, so that n processes (one torch
     thread each) can share the work; each (fold, model) result is its own file.
     """
-    run_dir = prepare_run_dir(cfg, cfg.run_dir)
+    run_dir = prepare_run_dir(cfg, cfg.run_dir, cfg.results_dir)
     catalogue, base, data = streamflow_benchmark_data(cfg.max_basins, cfg.base_model)
     ids = data.ids
+    folds = _folds(cfg, ids, catalogue)
+    if cfg.results_dir is not None:
+        write_fold_manifest(cfg, len(ids), folds)
     if cfg.ensemble > 1:
-        run_ensemble(cfg, run_dir, base, data, _folds(cfg, ids, catalogue), part)
+        run_ensemble(cfg, run_dir, base, data, folds, part)
         return run_dir
-    for fold in fold_part(_folds(cfg, ids, catalogue), part):
+    for fold in fold_part(folds, part):
         for name in cfg.models:
-            path = run_dir / "results" / f"{fold.name}__{name}.json"
+            path = results_folder(cfg) / f"{fold.name}__{name}.json"
             if path.is_file():
                 continue
             start = time.monotonic()
@@ -137,7 +197,7 @@ def run_ensemble(cfg: StreamflowBenchmarkConfig, run_dir: Path, base: BaseModel,
     A work unit is one (fold, model, member seed); ``part`` = (i, n) takes every n-th unit. A member's test
     flows are kept in ``members/`` (float32 .npy, written atomically), so an interrupted run resumes per
     member. The member seed sets the validation basins, the initialisation and the batches. The ensemble
-    flow is the members' daily mean; its NSE/KGE go to ``results/`` like a single model's, with each
+    flow is the members' daily mean; its NSE/KGE go to the results folder like a single model's, with each
     member's median test NSE beside them.
     """
     members = run_dir / "members"
@@ -162,8 +222,8 @@ def run_ensemble(cfg: StreamflowBenchmarkConfig, run_dir: Path, base: BaseModel,
 
 def _combine_members(cfg: StreamflowBenchmarkConfig, run_dir: Path, data: StreamflowData, fold: Fold,
                      name: str) -> None:
-    """Write ``results/FOLD__MODEL.json`` from the members' mean flow, once every member exists."""
-    out = run_dir / "results" / f"{fold.name}__{name}.json"
+    """Write ``FOLD__MODEL.json`` (results folder) from the members' mean flow, once every member exists."""
+    out = results_folder(cfg) / f"{fold.name}__{name}.json"
     paths = [run_dir / "members" / f"{fold.name}__{name}__seed{seed}.npy" for seed in member_seeds(cfg)]
     if out.is_file() or not all(p.is_file() for p in paths):
         return
@@ -189,34 +249,39 @@ def _summary(values: list[dict]) -> dict[str, float]:
 
 def write_report(cfg: StreamflowBenchmarkConfig, out: Path | None,
                  command_config: Path = Path("resources/configs/benchmark_streamflow.yaml")) -> str:
-    """Tables per split type, per model and per fold, from the stored results; per-basin CSV beside it."""
-    results = [json.loads(p.read_text()) for p in sorted((Path(cfg.run_dir) / "results").glob("*.json"))]
-    catalogue = BasinCatalogue.open()
-    ids = catalogue.with_streamflow[: cfg.max_basins or None]
-    folds = _folds(cfg, ids, catalogue)
+    """Tables per split type, per model and per fold, from the stored results; per-basin CSV beside it.
+
+    Reads only the results folder (and its ``folds.json``; without one, the basin catalogue); the report
+    ends with a ``headline:`` line of every model's median NSE per split type.
+    """
+    results = unit_results(results_folder(cfg))
+    n_basins, fold_tests = fold_manifest(cfg)
     scratch_steps = cfg.train.scratch_steps or cfg.train.fit.steps
     lines = ["# Streamflow benchmark: prediction in ungauged basins (PUB) and regions (PUR)", "",
              f"Command: `python -m backend benchmark streamflow --config {command_config} --out {out}` "
              f"(`make benchmark-streamflow` for the default config); resumable, results per fold in "
-             f"`{cfg.run_dir}/`.", "",
-             f"Data: {len(ids)} CAMELS-US basins with Caravan streamflow (mm/day), Daymet forcings "
-             f"(prcp, srad, tmax, tmin, vp, dayl) and CAMELS static attributes without the streamflow signatures. "
-             f"Train {TRAIN_PERIOD[0]}..{TRAIN_PERIOD[1]} on the training basins, test {TEST_PERIOD[0]}.."
-             f"{TEST_PERIOD[1]} on the held-out basins. PUB: {cfg.k}-fold over basins (seed {cfg.seed}); PUR: "
-             "HUC-02 groups 01-06, 07-12, 13-18 held out in turn. Early stopping on a seeded "
-             f"{cfg.train.validation_fraction:.0%} of each fold's training basins (training period), never on test "
-             f"basins. Max {cfg.train.fit.steps} steps of {cfg.train.batch_size} sequences "
-             f"({cfg.train.warmup_days} warm-up + {cfg.train.loss_days} loss days; {scratch_steps} for scratch, "
-             f"whose encoder trains too), {cfg.train.fit.schedule} learning rate {cfg.train.fit.learning_rate:g} "
-             f"(scratch {cfg.train.scratch_learning_rate:g}), validation every {cfg.train.fit.validate_every} steps, "
-             f"patience {cfg.train.fit.patience}, LSTM hidden {cfg.train.head.lstm_hidden}, seed {cfg.seed}.", "",
-             _models_sentence(cfg), ""]
+             f"`{results_folder(cfg)}/`.", ""]
+    if not results:
+        lines += [RESULTS_LOST, ""]
+    lines += [f"Data: {n_basins} CAMELS-US basins with Caravan streamflow (mm/day), Daymet forcings "
+              f"(prcp, srad, tmax, tmin, vp, dayl) and CAMELS static attributes without the streamflow signatures. "
+              f"Train {TRAIN_PERIOD[0]}..{TRAIN_PERIOD[1]} on the training basins, test {TEST_PERIOD[0]}.."
+              f"{TEST_PERIOD[1]} on the held-out basins. PUB: {cfg.k}-fold over basins (seed {cfg.seed}); PUR: "
+              "HUC-02 groups 01-06, 07-12, 13-18 held out in turn. Early stopping on a seeded "
+              f"{cfg.train.validation_fraction:.0%} of each fold's training basins (training period), never on test "
+              f"basins. Max {cfg.train.fit.steps} steps of {cfg.train.batch_size} sequences "
+              f"({cfg.train.warmup_days} warm-up + {cfg.train.loss_days} loss days; {scratch_steps} for scratch, "
+              f"whose encoder trains too), {cfg.train.fit.schedule} learning rate {cfg.train.fit.learning_rate:g} "
+              f"(scratch {cfg.train.scratch_learning_rate:g}), validation every {cfg.train.fit.validate_every} steps, "
+              f"patience {cfg.train.fit.patience}, LSTM hidden {cfg.train.head.lstm_hidden}, seed {cfg.seed}.", "",
+              _models_sentence(cfg), ""]
     if cfg.ensemble > 1:
         lines += [f"Every model is an ensemble of {cfg.ensemble} members (seeds {member_seeds(cfg)}: each sets the "
                   "validation basins, initialisation and batches); scores are of the members' mean daily flow. "
                   "Per fold, the members' own median NSE follow the semicolon.", ""]
+    figures: dict[str, float | str] = {}
     for kind, label in (("pub", "PUB"), ("pur", "PUR")):
-        names = [f.name for f in folds if f.name.startswith(kind)]
+        names = [name for name in fold_tests if name.startswith(kind)]
         if not names:
             continue
         lines += [f"## {label}", "", "| model | folds done | basins | median NSE | mean NSE | median KGE | "
@@ -227,6 +292,7 @@ def write_report(cfg: StreamflowBenchmarkConfig, out: Path | None,
                 lines.append(f"| {model} | 0/{len(names)} | | | | | |")
                 continue
             s = _summary([b for r in done for b in r["per_basin"]])
+            figures[f"{kind}_median_nse_{model}"] = s["median_nse"]
             lines.append(f"| {model} | {len(done)}/{len(names)} | {s['n']} | {s['median_nse']:.3f} | "
                          f"{s['mean_nse']:.3f} | {s['median_kge']:.3f} | {s['share_nse_below_0']:.1%} |")
         tail = "members' median NSE" if cfg.ensemble > 1 else "minutes"
@@ -247,6 +313,7 @@ def write_report(cfg: StreamflowBenchmarkConfig, out: Path | None,
                     cells.append("not run")
             lines.append(f"| {name} | {n_test} | " + " | ".join(cells) + " |")
         lines.append("")
+    lines.append(headline(figures or {"results": "none"}))
     report = "\n".join(lines) + "\n"
     if out is not None:
         write_report_keeping_reading(out, report)

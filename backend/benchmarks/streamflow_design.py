@@ -4,6 +4,8 @@ Each variant (a network and head settings) is trained on a PUB fold's training b
 benchmark trains it; the score is the best median NSE on that fold's validation basins (a seeded 10% of
 the *training* basins, training period). The fold's test basins are not loaded into any score, so the
 choice made from this table cannot leak test information into ``docs/benchmark_streamflow.md``.
+Each (fold, variant) result is one small JSON in ``results_dir`` (committed: ``results/streamflow_design_search``),
+from which ``--report-only`` rebuilds the report.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from typing import Literal
 
 import numpy as np
 
-from backend.benchmarks import write_report_keeping_reading
-from backend.benchmarks.streamflow import prepare_run_dir, streamflow_benchmark_data
+from backend.benchmarks import RESULTS_LOST, headline, write_report_keeping_reading
+from backend.benchmarks.streamflow import prepare_run_dir, streamflow_benchmark_data, unit_results
 from backend.core.atomic_io import write_text_atomic
 from backend.core.config import load_config
 from backend.data.splits import TRAIN_PERIOD, pub_folds
@@ -48,11 +50,17 @@ class StreamflowDesignConfig:
     train: StreamflowTrainConfig = field(default_factory=StreamflowTrainConfig)
     variants: list[DesignVariant] = field(default_factory=list)
     run_dir: Path = Path("runs/streamflow_design")
+    results_dir: Path | None = None  # per-unit results (committed: results/<doc name>); None = run_dir/results
+
+
+def design_results_folder(cfg: StreamflowDesignConfig) -> Path:
+    """Where the (fold, variant) results of ``cfg`` are: ``cfg.results_dir``, else ``cfg.run_dir/results``."""
+    return Path(cfg.results_dir) if cfg.results_dir is not None else Path(cfg.run_dir) / "results"
 
 
 def run_search(cfg: StreamflowDesignConfig, only: set[str] | None = None) -> None:
     """Train every (fold, variant) not yet stored; store validation scores only."""
-    run_dir = prepare_run_dir(cfg, cfg.run_dir)
+    prepare_run_dir(cfg, cfg.run_dir, cfg.results_dir)
     _, base, data = streamflow_benchmark_data()
     folds = pub_folds(data.ids, cfg.k, cfg.seed)
     for number in cfg.folds:
@@ -60,7 +68,7 @@ def run_search(cfg: StreamflowDesignConfig, only: set[str] | None = None) -> Non
         for variant in cfg.variants:
             if only and variant.name not in only:
                 continue
-            path = run_dir / "results" / f"{fold.name}__{variant.name}.json"
+            path = design_results_folder(cfg) / f"{fold.name}__{variant.name}.json"
             if path.is_file():
                 continue
             fit_cfg = dataclasses.replace(cfg.train.fit, steps=variant.steps or cfg.train.fit.steps,
@@ -80,18 +88,24 @@ def run_search(cfg: StreamflowDesignConfig, only: set[str] | None = None) -> Non
 
 
 def write_report(cfg: StreamflowDesignConfig, config_path: Path, out: Path | None) -> str:
-    """Validation scores per variant and fold, from the stored results."""
-    results = [json.loads(p.read_text()) for p in sorted((Path(cfg.run_dir) / "results").glob("*.json"))]
+    """Validation scores per variant and fold, from the stored results (the results folder only).
+
+    The report ends with a ``headline:`` line of every variant's mean validation median NSE.
+    """
+    results = unit_results(design_results_folder(cfg))
     folds = sorted({r["fold"] for r in results})
     lines = ["# Streamflow head design search (validation basins only)", "",
-             f"Command: `python -m backend benchmark streamflow-design --config {config_path} --out {out}`.", "",
-             "Each variant is trained on a PUB fold's training basins as in the benchmark "
-             f"(max {cfg.train.fit.steps} steps, seed {cfg.seed}); the score is the best median NSE on the fold's "
-             f"validation basins (a seeded {cfg.train.validation_fraction:.0%} of its training basins, "
-             "training period). Test basins are not scored here.", "",
-             "| variant | network | head settings | steps, schedule | " + " | ".join(folds) + " | mean |",
-             "|---|---|---|---|" + "---|" * (len(folds) + 1)]
+             f"Command: `python -m backend benchmark streamflow-design --config {config_path} --out {out}`.", ""]
+    if not results:
+        lines += [RESULTS_LOST, ""]
+    lines += ["Each variant is trained on a PUB fold's training basins as in the benchmark "
+              f"(max {cfg.train.fit.steps} steps, seed {cfg.seed}); the score is the best median NSE on the fold's "
+              f"validation basins (a seeded {cfg.train.validation_fraction:.0%} of its training basins, "
+              "training period). Test basins are not scored here.", "",
+              "| variant | network | head settings | steps, schedule | " + " | ".join(folds) + " | mean |",
+              "|---|---|---|---|" + "---|" * (len(folds) + 1)]
     defaults = dataclasses.asdict(HeadConfig())
+    figures: dict[str, float | str] = {}
     for variant in cfg.variants:
         scores, cells = [], []
         for fold in folds:
@@ -105,9 +119,12 @@ def write_report(cfg: StreamflowDesignConfig, config_path: Path, out: Path | Non
                 cells.append("not run")
         changed = {k: v for k, v in dataclasses.asdict(variant.head).items() if v != defaults[k]}
         mean = f"{np.mean(scores):.3f}" if scores else ""
+        if scores:
+            figures[f"validation_nse_{variant.name}"] = float(np.mean(scores))
         budget = f"{variant.steps or cfg.train.fit.steps}, {variant.schedule or cfg.train.fit.schedule}"
         lines.append(f"| {variant.name} | {variant.network} | {changed or 'defaults'} | {budget} | "
                      + " | ".join(cells) + f" | {mean} |")
+    lines += ["", headline(figures or {"results": "none"})]
     report = "\n".join(lines) + "\n"
     if out is not None:
         write_report_keeping_reading(out, report)
