@@ -4,18 +4,23 @@ For each static group: hide the group, reconstruct it from everything else, and 
 across the withheld basins against (a) the training mean and (b) the nearest training basin's values.
 For forcings: hide a 63-day window (9 weekly tokens, the nearest whole-token length to 60 days) and
 score NSE against the basin's own day-of-year climatology (from its other years).
+
+With ``--out docs/X.md`` the scores per group and variable (and the run's facts) are stored in
+``results/X/scores.json`` (committed), from which ``--report-only`` rebuilds the report.
 """
 
 from __future__ import annotations
 
+import json
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from backend.benchmarks import write_report_keeping_reading
+from backend.benchmarks import RESULTS_ROOT, headline, write_report_keeping_reading
+from backend.core.atomic_io import write_text_atomic
 from backend.core.geo import haversine_km
 from backend.core.metrics import nse, r2
 from backend.core.progress import progress
@@ -30,6 +35,8 @@ from backend.model.inputs import camels_location_data, make_batch
 
 @dataclass
 class GroupScore:
+    """Reconstruction of one static group: StefaLand's R² and the two baselines'."""
+
     group: str
     attributes: int
     model_r2: float
@@ -39,6 +46,8 @@ class GroupScore:
 
 @dataclass
 class ForcingScore:
+    """Reconstruction of one forcing variable in hidden windows: StefaLand's NSE and climatology's."""
+
     variable: str
     windows: int
     model_nse: float
@@ -138,22 +147,45 @@ def _doy_climatology(values: np.ndarray, doy: np.ndarray, keep: np.ndarray) -> n
 
 
 def run_reconstruction_benchmark(base: BaseModel, split: dict, out: Path | None) -> str:
-    """Run both parts on the withheld basins and return (and optionally write) the Markdown report."""
+    """Run both parts on the withheld basins and return (and optionally write) the Markdown report.
+
+    With ``out`` the scores are stored in :func:`results_path` first, then the report is written from them.
+    """
     set_threads(2)
     catalogue = BasinCatalogue.open()
     t0 = time.monotonic()
     groups = static_group_scores(base, split["pretrain_basins"], split["holdout_basins"], catalogue)
     forcings = forcing_window_scores(base, split["holdout_basins"], catalogue)
-    minutes = (time.monotonic() - t0) / 60
+    record = {"holdout_basins": len(split["holdout_basins"]), "pretrain_basins": len(split["pretrain_basins"]),
+              "holdout_seed": split["holdout_seed"], "model_sha": base.sha256[:16],
+              "minutes": (time.monotonic() - t0) / 60, "groups": [asdict(g) for g in groups],
+              "forcings": [asdict(f) for f in forcings]}
+    if out is not None:
+        write_text_atomic(results_path(out), json.dumps(record, indent=1) + "\n")
+    report = reconstruction_report(record)
+    if out is not None:
+        write_report_keeping_reading(out, report)
+    return report
+
+
+def results_path(out: Path) -> Path:
+    """The stored scores of a report ``docs/X.md``: ``results/X/scores.json``."""
+    return RESULTS_ROOT / Path(out).stem / "scores.json"
+
+
+def reconstruction_report(record: dict) -> str:
+    """The Markdown report of a stored record (:func:`run_reconstruction_benchmark`), ending with its headline."""
+    groups = [GroupScore(**g) for g in record["groups"]]
+    forcings = [ForcingScore(**f) for f in record["forcings"]]
     beats = sum(g.model_r2 > max(g.mean_r2, g.nearest_r2) for g in groups)
     lines = [
         "# Reconstruction benchmark (pretrained base model)", "",
         "Command: `make benchmark-pretrain` (`python -m backend benchmark pretrain --out "
         "docs/benchmark_pretrain.md`).", "",
-        f"Data: real CAMELS-US attributes and Daymet forcings; {len(split['holdout_basins'])} basins withheld "
-        f"from pretraining (seeded 10%, seed {split['holdout_seed']}); baselines use the "
-        f"{len(split['pretrain_basins'])} pretraining basins. Model sha256 `{base.sha256[:16]}`. "
-        f"Took {minutes:.1f} min.", "",
+        f"Data: real CAMELS-US attributes and Daymet forcings; {record['holdout_basins']} basins withheld "
+        f"from pretraining (seeded 10%, seed {record['holdout_seed']}); baselines use the "
+        f"{record['pretrain_basins']} pretraining basins. Model sha256 `{record['model_sha']}`. "
+        f"Took {record['minutes']:.1f} min.", "",
         "## Static groups: hide the whole group, reconstruct it from the other groups, forcings and location", "",
         "R² per attribute across the withheld basins (in z-score units; log10 for log-transformed attributes), "
         "averaged over the group's numeric attributes.", "",
@@ -172,16 +204,17 @@ def run_reconstruction_benchmark(base: BaseModel, split: dict, out: Path | None)
               "|---|---|---|---|---|"]
     lines += [f"| {f.variable} | {f.windows} | {f.model_nse:.3f} | {f.model_nse_all_hidden:.3f} | "
               f"{f.climatology_nse:.3f} |" for f in forcings]
-    report = "\n".join(lines) + "\n"
-    if out is not None:
-        write_report_keeping_reading(out, report)
-    return report
+    lines += ["", headline({**{f"r2_{g.group}": g.model_r2 for g in groups},
+                            **{f"nse_one_hidden_{f.variable}": f.model_nse for f in forcings}})]
+    return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str]) -> int:
-    """``python -m backend benchmark pretrain [--model M] [--split S] [--out docs/benchmark_pretrain.md]``."""
+    """``python -m backend benchmark pretrain [--model M] [--split S] [--out docs/X.md] [--report-only]``.
+
+    ``--report-only`` rebuilds the report from ``results/<out name>/scores.json`` without running.
+    """
     import argparse
-    import json
 
     from backend.model.loading import BUNDLED_BASE, get_base_model
 
@@ -189,7 +222,16 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--model", type=Path, default=None)
     parser.add_argument("--split", type=Path, default=None, help="JSON with pretrain_basins/holdout_basins")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--report-only", action="store_true",
+                        help="rebuild the report from results/<out name>/scores.json without running")
     args = parser.parse_args(argv)
+    if args.report_only:
+        if args.out is None:
+            parser.error("--report-only needs --out (it names the stored results)")
+        report = reconstruction_report(json.loads(results_path(args.out).read_text(encoding="utf-8")))
+        write_report_keeping_reading(args.out, report)
+        print(report)
+        return 0
     base = get_base_model(args.model)
     split_path = args.split or Path(str(args.model or BUNDLED_BASE).replace(".pt", ".split.json"))
     split = json.loads(Path(split_path).read_text())

@@ -15,6 +15,9 @@ sets:
 R² is pooled over the test basins of all folds; the ridge penalty is chosen on each fold's training basins
 (inner 5-fold). If the pretrained states beat the statics and the random encoder, the encoder carries
 knowledge a head could use in ungauged basins; if not, pretraining cannot help PUB through the states.
+
+With ``--out docs/X.md`` the R² per signature and feature set (and the run's facts) are stored in
+``results/X/probe.json`` (committed), from which ``--report-only`` rebuilds the report.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from backend.benchmarks import write_report_keeping_reading
+from backend.benchmarks import RESULTS_ROOT, headline, slug, write_report_keeping_reading
 from backend.benchmarks.streamflow import streamflow_benchmark_data
 from backend.core.atomic_io import write_text_atomic
 from backend.core.progress import progress
@@ -48,8 +51,9 @@ RidgeModel = tuple[np.ndarray, np.ndarray, np.ndarray, float]
 
 
 def ridge_path(x: np.ndarray, y: np.ndarray, alphas: np.ndarray) -> list[RidgeModel]:
-    """Ridge fits on standardised features for every penalty in ``alphas``, from one SVD:
-    (feature mean, feature scale, weights, intercept) per penalty.
+    """Ridge fits on standardised features for every penalty in ``alphas``, from one SVD.
+
+    Returns (feature mean, feature scale, weights, intercept) per penalty.
     """
     mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-8
     u, sv, vt = np.linalg.svd((x - mean) / scale, full_matrices=False)
@@ -100,8 +104,10 @@ def state_features(states: np.ndarray) -> np.ndarray:
 
 @torch.no_grad()
 def static_token_features(base: BaseModel, data: LocationData, n_windows: int = 4) -> np.ndarray:
-    """Per-location location and static-group token states, averaged over ``n_windows`` windows spread over
-    the record: (L, (1 + G) * d). The streamflow head never sees these tokens; the probe asks whether it should.
+    """Per-location location and static-group token states, averaged over windows: (L, (1 + G) * d).
+
+    The ``n_windows`` windows are spread over the record. The streamflow head never sees these tokens; the
+    probe asks whether it should.
     """
     cfg = base.config
     grid = window_grid(len(data.dates), cfg.patch_days, cfg.window_patches)
@@ -124,8 +130,9 @@ def random_encoder(base: BaseModel, seed: int = 0) -> BaseModel:
 
 
 def signature_target(values: np.ndarray) -> tuple[np.ndarray, str]:
-    """log1p of a non-negative signature whose skewness exceeds 1 (a property of the data, fixed before
-    fitting), else the values; with the transform's name.
+    """log1p of a non-negative signature whose skewness exceeds 1, else the values; with the transform's name.
+
+    The skewness is a property of the data, fixed before fitting.
     """
     ok = values[~np.isnan(values)]
     skew = float(np.mean((ok - ok.mean()) ** 3) / (ok.std() ** 3 + 1e-12))
@@ -172,7 +179,7 @@ def run_probe(base_model: Path | None = None, k: int = 5, seed: int = 0) -> tupl
 
 
 def probe_report(rows: list[tuple], facts: dict, command: str) -> str:
-    """Markdown table of the probe."""
+    """Markdown table of the probe, ending with a ``headline:`` line of the mean R² of every feature set."""
     sets = list(rows[0][2])
     lines = ["# Signature probe: what the frozen encoder knows about ungauged basins", "",
              f"Command: `{command}`. Base model `{facts['model_path']}` (sha256 `{facts['model_sha']}`). "
@@ -189,20 +196,54 @@ def probe_report(rows: list[tuple], facts: dict, command: str) -> str:
         lines.append(f"| {label} | " + " | ".join(f"{r2[s]:.3f}" for s in sets) + " |")
     means = {s: float(np.mean([r[2][s] for r in rows])) for s in sets}
     lines.append("| **mean** | " + " | ".join(f"**{means[s]:.3f}**" for s in sets) + " |")
+    lines += ["", headline({f"mean_r2_{slug(s)}": means[s] for s in sets})]
     return "\n".join(lines) + "\n"
 
 
+def probe_payload(rows: list[tuple], facts: dict) -> dict:
+    """The probe's results as stored (``--json``, ``results/``): the facts, R² and transform per signature."""
+    return dict(facts, r2={name: r2 for name, _, r2 in rows},
+                transforms={name: transform for name, transform, _ in rows})
+
+
+def rows_from_payload(payload: dict) -> tuple[list[tuple], dict]:
+    """(rows, facts) of :func:`run_probe` from a stored payload (:func:`probe_payload`)."""
+    transforms = payload.get("transforms", {})
+    rows = [(name, transforms.get(name, ""), r2) for name, r2 in payload["r2"].items()]
+    facts = {k: v for k, v in payload.items() if k not in ("r2", "transforms")}
+    return rows, facts
+
+
+def results_path(out: Path | None) -> Path | None:
+    """The stored results of a report ``docs/X.md``: ``results/X/probe.json`` (None without a report)."""
+    return RESULTS_ROOT / Path(out).stem / "probe.json" if out is not None else None
+
+
 def main(argv: list[str]) -> int:
-    """``python -m backend benchmark signature-probe [--base-model PATH] [--out docs/benchmark_signature_probe.md]``."""
+    """``python -m backend benchmark signature-probe [--base-model PATH] [--out docs/X.md] [--json F] [--report-only]``.
+
+    With ``--out docs/X.md`` the results are also stored in ``results/X/probe.json``; ``--report-only``
+    rebuilds the report from there (or from ``--json``) without running the probe.
+    """
     parser = argparse.ArgumentParser(prog="python -m backend benchmark signature-probe")
     parser.add_argument("--base-model", type=Path, default=None, help="base model file (default: the bundled one)")
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--json", type=Path, default=None, help="also write R² per signature and feature set as JSON")
+    parser.add_argument("--report-only", action="store_true",
+                        help="rebuild the report from results/<out name>/probe.json (or --json) without running")
     args = parser.parse_args(argv)
-    rows, facts = run_probe(args.base_model)
-    if args.json:
-        payload = dict(facts, r2={name: r2 for name, _, r2 in rows})
-        write_text_atomic(args.json, json.dumps(payload, indent=1))
+    stored = results_path(args.out)
+    if args.report_only:
+        source = stored or args.json
+        if source is None:
+            parser.error("--report-only needs --out (or --json) to know which results to read")
+        rows, facts = rows_from_payload(json.loads(Path(source).read_text(encoding="utf-8")))
+    else:
+        rows, facts = run_probe(args.base_model)
+        payload = json.dumps(probe_payload(rows, facts), indent=1) + "\n"
+        for path in (args.json, stored):
+            if path is not None:
+                write_text_atomic(path, payload)
     command = "python -m backend benchmark signature-probe" + (
         f" --base-model {args.base_model}" if args.base_model else "") + (f" --out {args.out}" if args.out else "")
     report = probe_report(rows, facts, command)
