@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from backend.benchmarks import print_and_write
+from backend.benchmarks import RESULTS_LIVE, headline, print_and_write
 from backend.core.paths import PROJECT_ROOT
 from backend.data.covariate_raster import raster_size, read_raster_window
 from backend.data.landslides import landslides_dir, read_landslide_points
@@ -118,6 +118,7 @@ def run(args: argparse.Namespace) -> list[str]:
         f"Raster `{_shown(args.raster)}`: {cols} x {rows} cells, {bands} bands, {first.n_valid:,} cells with every "
         f"covariate; {first.tiles} tiles of {args.tile} x {args.tile}; adapter `{_shown(args.adapter)}` "
         f"(base model sha256 `{(get_base_model(args.base_model).sha256)[:16]}…`).", "",
+        RESULTS_LIVE, "",
         "| measurement | seconds |", "|---|---|",
         f"| map, in process (median of {len(results)}: {', '.join(f'{s:.2f}' for s in seconds)}) | {median:.2f} |",
         *[f"| - {name} | {value:.2f} |" for name, value in phases.items()],
@@ -131,11 +132,14 @@ def run(args: argparse.Namespace) -> list[str]:
         f"{'meets' if wall < TARGET_SECONDS else 'misses'} it. The encoder runs only on the "
         f"{first.lattice_points} nodes of an (elevation, slope) lattice at the raster centre; the adapter and head "
         f"run on all {first.n_valid:,} cells ({first.n_valid / max(phases.get('probabilities', 1e-9), 1e-9):,.0f} "
-        "cells/s including reading, interpolation and writing).", "", *NOTES]
+        "cells/s including reading, interpolation and writing).", "", *NOTES, "",
+        headline({"map_in_process_s": f"{median:.2f}", "end_to_end_s": f"{wall:.2f}",
+                  "lattice_dp_mean": f"{difference.mean():.4f}", "lattice_dp_max": f"{difference.max():.4f}"})]
     return lines
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m backend benchmark hazard-speed [--out docs/benchmark_hazard_speed.md] [...]``."""
     parser = argparse.ArgumentParser(prog="python -m backend benchmark hazard-speed", description=__doc__)
     parser.add_argument("--out", type=Path, help="write the Markdown table here")
     parser.add_argument("--raster", type=Path, default=landslides_dir() / "ecuador_lsl" / "ta.tif")

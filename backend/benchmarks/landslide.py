@@ -1,5 +1,6 @@
-"""Landslide susceptibility benchmark: spatially blocked CV of StefaLand, logistic regression and the
-from-scratch network on both Ecuador point sets.
+"""Landslide susceptibility benchmark: spatially blocked CV of three models on both Ecuador point sets.
+
+The models are StefaLand, logistic regression and the from-scratch network.
 
 ``python -m backend benchmark landslide --out docs/benchmark_landslide.md`` prints the table (with data
 sizes, blocks, seeds and run time) and writes it as Markdown.
@@ -18,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from backend.benchmarks import print_and_write
+from backend.benchmarks import RESULTS_LIVE, headline, print_and_write
 from backend.core.paths import PROJECT_ROOT
 from backend.data.covariate_raster import raster_size, read_raster_window
 from backend.data.landslide_catalogue import read_glc_catalogue
@@ -56,8 +57,9 @@ POINT_SETS: dict[str, PointFile] = {
 
 
 def load_point_set(name: str, root: Path, base_path: Path | None) -> tuple[PointSet, int]:
-    """A point set with complete rows only and, when a base model is given, exact encoder features at the
-    area centre; also returns how many rows were dropped for a missing covariate.
+    """A point set with complete rows only; also returns how many rows were dropped for a missing covariate.
+
+    When a base model is given, the points carry exact encoder features at the area centre.
     """
     points = read_landslide_points(root / POINT_SETS[name].relative)
     covariates, names = covariate_matrix(points)
@@ -161,7 +163,7 @@ def run(args: argparse.Namespace) -> list[str]:
              f"Run {dt.datetime.now().isoformat(timespec='seconds')} on {platform.machine()} "
              f"({torch.get_num_threads()} torch thread(s), load average {os.getloadavg()[0]:.1f}) by "
              "`python -m backend benchmark landslide`.",
-             f"Base model: `{_shown(base.path)}` (sha256 `{base.sha256[:16]}…`).", "",
+             f"Base model: `{_shown(base.path)}` (sha256 `{base.sha256[:16]}…`).", "", RESULTS_LIVE, "",
              f"Blocks: k-means on the x/y coordinates into {args.k} spatial blocks, each the test fold once; "
              f"repeated with seeds {', '.join(map(str, args.seeds))} ({args.k * len(args.seeds)} folds per model). "
              "Early stopping of the networks uses one of 4 k-means blocks of the training points (never the "
@@ -185,11 +187,23 @@ def run(args: argparse.Namespace) -> list[str]:
         print("\n".join(lines[-1 - len(args.seeds):]), flush=True)
         results[name] = cross_validate(points, folds, context)
     lines += ["", *_table(results), "", *_best_lines(results), "", *glc_line(args.data),
-              f"Total time {time.perf_counter() - start:.0f} s (including loading and encoding).", "", *MODEL_NOTES]
+              f"Total time {time.perf_counter() - start:.0f} s (including loading and encoding).", "", *MODEL_NOTES,
+              "", landslide_headline(results)]
     return lines
 
 
+#: headline names of the models
+MODEL_KEYS = {STEFALAND: "stefaland", LOGISTIC: "logistic", SCRATCH: "scratch"}
+
+
+def landslide_headline(results: dict[str, list[FoldScore]]) -> str:
+    """The ``headline:`` line: every model's mean AUC per data set (``auc_SET_MODEL``)."""
+    return headline({f"auc_{name}_{MODEL_KEYS.get(model, model)}": _summary(scores, model)["auc"]
+                     for name, scores in results.items() for model in MODELS})
+
+
 def main(argv: list[str] | None = None) -> int:
+    """``python -m backend benchmark landslide [--out docs/benchmark_landslide.md] [--sets ...] [...]``."""
     parser = argparse.ArgumentParser(prog="python -m backend benchmark landslide", description=__doc__)
     parser.add_argument("--out", type=Path, help="write the Markdown table here")
     parser.add_argument("--data", type=Path, default=landslides_dir(), help="the landslides/ data folder")

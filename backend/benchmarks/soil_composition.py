@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from backend.benchmarks import write_report_keeping_reading
+from backend.benchmarks import RESULTS_LIVE, headline, write_report_keeping_reading
 from backend.core.geo import nearest_location
 from backend.core.metrics import correlation, r2
 from backend.core.runtime import set_threads
@@ -189,7 +189,7 @@ def _report(base: BaseModel, split: dict, ids: list[str], folds: list[Fold], see
     lines = [
         "# Soil composition benchmark (sand, silt, clay %)", "",
         "Command: `make benchmark-tasks` (`python -m backend benchmark soil-composition --out "
-        "docs/benchmark_soil_composition.md`).", "",
+        "docs/benchmark_soil_composition.md`).", "", RESULTS_LIVE, "",
         f"- Data: {len(ids)} CAMELS-US basins; target = `sand_frac`, `silt_frac`, `clay_frac` of "
         "`camels_soil.txt` renormalised to sum to 100 (the raw three sum to 31-100.5 %, mean 90 %; the rest is "
         "organic, water and other STATSGO classes).",
@@ -233,6 +233,9 @@ def _report(base: BaseModel, split: dict, ids: list[str], folds: list[Fold], see
         lines.append(f"| {METHODS[key][0]} | {np.mean(values):.3f} ± {np.std(values):.3f} | {seconds[key]:.1f} |")
     lines += ["", f"Frozen-encoder features (and the zero-shot reconstruction), computed once for all basins: "
               f"{feature_seconds:.1f} s. Whole benchmark: {minutes:.1f} min on this CPU.", "", PUBLISHED, ""]
+    figures = {f"clean_mean_r2_{m}": clean_mean[m] for m in ("stefaland", "zero_shot", "knn", "nearest")}
+    figures |= {f"all_mean_r2_{m}": float(np.mean(all_rows[m][:3])) for m in ("stefaland", "zero_shot")}
+    lines += [headline(figures), ""]
     return "\n".join(lines)
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from backend.benchmarks import write_report_keeping_reading
+from backend.benchmarks import RESULTS_LIVE, headline, write_report_keeping_reading
 from backend.core.metrics import correlation
 from backend.core.runtime import set_threads
 from backend.data.basin_arrays import BasinArrays, load_basin_arrays
@@ -48,8 +48,9 @@ def antecedent_precipitation(prcp: np.ndarray, decays: tuple[float, ...] = API_D
 
 
 def loyo_climatology(dates: np.ndarray, values: np.ndarray, smooth_days: int = 31) -> np.ndarray:
-    """Each day's day-of-year mean from the station's *other* calendar years (circularly smoothed); NaN where
-    no other year has data within the smoothing window.
+    """Each day's day-of-year mean from the station's *other* calendar years (circularly smoothed).
+
+    NaN where no other year has data within the smoothing window.
     """
     years = dates.astype("datetime64[Y]").astype(int)
     doy = np.minimum((dates - dates.astype("datetime64[Y]")).astype(int), 364)
@@ -173,7 +174,7 @@ def _report(base: BaseModel, probes: list[Probe], skipped: list[str], inputs: li
     lines = [
         "# Soil moisture benchmark (ISMN, leave one station out)", "",
         "Command: `make benchmark-tasks` (`python -m backend benchmark soil-moisture --out "
-        "docs/benchmark_soil_moisture.md`).", "",
+        "docs/benchmark_soil_moisture.md`).", "", RESULTS_LIVE, "",
         f"- Data: {n} ISMN stations, top-layer volumetric soil moisture (m³/m³), hourly records averaged to "
         "daily means (ISMN flags G/U kept, at least 12 valid hours a day). Only data inside the Daymet period "
         f"{DAYMET_PERIOD[0]}..{DAYMET_PERIOD[1]} is usable.",
@@ -225,7 +226,22 @@ def _report(base: BaseModel, probes: list[Probe], skipped: list[str], inputs: li
               "for an unseen probe (sensor, installation and soil differ); ubRMSE removes it. The climatology "
               "uses the station's own observations from its other years, so it knows the level: a strong "
               "reference, not a competitor available for an unmonitored point.", ""]
+    figures: dict[str, float | str] = {}
+    for metric in ("r", "ubrmse"):
+        for key, name in zip(METHOD_KEYS, names, strict=False):
+            figures[f"median_{metric}_{key}"] = _median_value([getattr(s, metric) for s in results[name]])
+    lines += [headline(figures), ""]
     return "\n".join(lines)
+
+
+#: headline names of the methods, in the order of the results (StefaLand, API regression, climatology)
+METHOD_KEYS = ("stefaland", "api", "climatology")
+
+
+def _median_value(values: list[float]) -> float:
+    """Median of the finite values (NaN when there are none)."""
+    finite = [v for v in values if np.isfinite(v)]
+    return float(np.median(finite)) if finite else float("nan")
 
 
 def main(argv: list[str]) -> int:
