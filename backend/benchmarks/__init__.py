@@ -8,7 +8,10 @@ checkout; big intermediate files stay in its ignored run folder under ``runs/``.
 
 from __future__ import annotations
 
+import argparse
+import json
 from pathlib import Path
+from typing import Any
 
 from backend.core.atomic_io import write_text_atomic
 
@@ -26,6 +29,25 @@ RESULTS_LIVE = (f"{NO_RESULTS_PREFIX}: this benchmark measures live and stores n
                 "when the benchmark runs again.")
 #: the last line of every report: ``headline: name=value name=value ...``
 HEADLINE_PREFIX = "headline: "
+
+
+def stored_results_path(out: Path, file_name: str) -> Path:
+    """Where the stored results of the report ``docs/X.md`` live: ``results/X/<file_name>``."""
+    return RESULTS_ROOT / Path(out).stem / file_name
+
+
+def add_report_arguments(parser: argparse.ArgumentParser, file_name: str) -> None:
+    """``--out docs/X.md`` and ``--report-only`` (rebuild from ``results/X/<file_name>`` without running)."""
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--report-only", action="store_true",
+                        help=f"rebuild the report from results/<out name>/{file_name} without running")
+
+
+def read_stored_results(parser: argparse.ArgumentParser, out: Path | None, file_name: str) -> Any:
+    """The stored results behind ``--report-only --out docs/X.md`` (a usage error without ``--out``)."""
+    if out is None:
+        parser.error("--report-only needs --out (it names the stored results)")
+    return json.loads(stored_results_path(out, file_name).read_text(encoding="utf-8"))
 
 
 def headline(values: dict[str, float | int | str], digits: int = 3) -> str:

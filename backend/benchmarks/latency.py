@@ -10,12 +10,17 @@ import argparse
 import json
 import platform
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
-from backend.benchmarks import RESULTS_ROOT, headline, write_report_keeping_reading
+from backend.benchmarks import (
+    add_report_arguments,
+    headline,
+    read_stored_results,
+    stored_results_path,
+    write_report_keeping_reading,
+)
 from backend.core.atomic_io import write_text_atomic
 from backend.model.loading import get_base_model
 from backend.tasks.streamflow.adapter_io import load_streamflow_adapter
@@ -73,9 +78,8 @@ def latency_report(record: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def results_path(out: Path) -> Path:
-    """The stored timings of a report ``docs/X.md``: ``results/X/timings.json``."""
-    return RESULTS_ROOT / Path(out).stem / "timings.json"
+#: the stored timings of a report ``docs/X.md``: ``results/X/timings.json``
+RESULTS_FILE = "timings.json"
 
 
 def main(argv: list[str]) -> int:
@@ -84,18 +88,14 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--basin", default="01022500")
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--out", type=Path, default=None)
-    parser.add_argument("--report-only", action="store_true",
-                        help="rebuild the report from results/<out name>/timings.json without measuring")
+    add_report_arguments(parser, RESULTS_FILE)
     args = parser.parse_args(argv)
     if args.report_only:
-        if args.out is None:
-            parser.error("--report-only needs --out (it names the stored results)")
-        record = json.loads(results_path(args.out).read_text(encoding="utf-8"))
+        record = read_stored_results(parser, args.out, RESULTS_FILE)
     else:
         record = measure(args.basin, args.repeats, args.threads)
         if args.out:
-            write_text_atomic(results_path(args.out), json.dumps(record, indent=1) + "\n")
+            write_text_atomic(stored_results_path(args.out, RESULTS_FILE), json.dumps(record, indent=1) + "\n")
     report = latency_report(record)
     print(report)
     if args.out:

@@ -19,7 +19,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from backend.benchmarks import RESULTS_ROOT, headline, write_report_keeping_reading
+from backend.benchmarks import (
+    add_report_arguments,
+    headline,
+    read_stored_results,
+    stored_results_path,
+    write_report_keeping_reading,
+)
 from backend.core.atomic_io import write_text_atomic
 from backend.core.geo import haversine_km
 from backend.core.metrics import nse, r2
@@ -149,7 +155,8 @@ def _doy_climatology(values: np.ndarray, doy: np.ndarray, keep: np.ndarray) -> n
 def run_reconstruction_benchmark(base: BaseModel, split: dict, out: Path | None) -> str:
     """Run both parts on the withheld basins and return (and optionally write) the Markdown report.
 
-    With ``out`` the scores are stored in :func:`results_path` first, then the report is written from them.
+    With ``out`` the scores are stored in ``results/<out name>/scores.json`` first, then the report is written
+    from them.
     """
     set_threads(2)
     catalogue = BasinCatalogue.open()
@@ -161,16 +168,15 @@ def run_reconstruction_benchmark(base: BaseModel, split: dict, out: Path | None)
               "minutes": (time.monotonic() - t0) / 60, "groups": [asdict(g) for g in groups],
               "forcings": [asdict(f) for f in forcings]}
     if out is not None:
-        write_text_atomic(results_path(out), json.dumps(record, indent=1) + "\n")
+        write_text_atomic(stored_results_path(out, RESULTS_FILE), json.dumps(record, indent=1) + "\n")
     report = reconstruction_report(record)
     if out is not None:
         write_report_keeping_reading(out, report)
     return report
 
 
-def results_path(out: Path) -> Path:
-    """The stored scores of a report ``docs/X.md``: ``results/X/scores.json``."""
-    return RESULTS_ROOT / Path(out).stem / "scores.json"
+#: the stored scores of a report ``docs/X.md``: ``results/X/scores.json``
+RESULTS_FILE = "scores.json"
 
 
 def reconstruction_report(record: dict) -> str:
@@ -221,14 +227,10 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m backend benchmark pretrain")
     parser.add_argument("--model", type=Path, default=None)
     parser.add_argument("--split", type=Path, default=None, help="JSON with pretrain_basins/holdout_basins")
-    parser.add_argument("--out", type=Path, default=None)
-    parser.add_argument("--report-only", action="store_true",
-                        help="rebuild the report from results/<out name>/scores.json without running")
+    add_report_arguments(parser, RESULTS_FILE)
     args = parser.parse_args(argv)
     if args.report_only:
-        if args.out is None:
-            parser.error("--report-only needs --out (it names the stored results)")
-        report = reconstruction_report(json.loads(results_path(args.out).read_text(encoding="utf-8")))
+        report = reconstruction_report(read_stored_results(parser, args.out, RESULTS_FILE))
         write_report_keeping_reading(args.out, report)
         print(report)
         return 0

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from backend.benchmarks import RESULTS_ROOT, headline, slug, write_report_keeping_reading
+from backend.benchmarks import headline, slug, stored_results_path, write_report_keeping_reading
 from backend.benchmarks.streamflow import streamflow_benchmark_data
 from backend.core.atomic_io import write_text_atomic
 from backend.core.progress import progress
@@ -216,7 +216,7 @@ def rows_from_payload(payload: dict) -> tuple[list[tuple], dict]:
 
 def results_path(out: Path | None) -> Path | None:
     """The stored results of a report ``docs/X.md``: ``results/X/probe.json`` (None without a report)."""
-    return RESULTS_ROOT / Path(out).stem / "probe.json" if out is not None else None
+    return stored_results_path(out, "probe.json") if out is not None else None
 
 
 def main(argv: list[str]) -> int:
