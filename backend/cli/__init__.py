@@ -1,5 +1,6 @@
-"""The command line (``python -m backend COMMAND``): one module per command family, registered in
-:data:`backend.cli.COMMANDS`.
+"""The command line (``python -m backend COMMAND``).
+
+One module per command family, registered in :data:`backend.cli.COMMANDS`.
 """
 
 from __future__ import annotations

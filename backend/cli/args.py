@@ -9,8 +9,10 @@ def quiet(fraction: float, message: str) -> None:
 
 
 def attribute_values(items: list[str] | None, flag: str) -> dict[str, float | str]:
-    """``["elev_mean=850", "dom_land_cover=Mixed Forests"]`` -> {name: number or text}; ``flag`` names the option
-    in the error raised for an item without a name or ``=``.
+    """Parse ``NAME=VALUE`` items into ``{name: number or text}``.
+
+    ``["elev_mean=850", "dom_land_cover=Mixed Forests"]`` gives ``{"elev_mean": 850.0, "dom_land_cover": "Mixed
+    Forests"}``; ``flag`` names the option in the error raised for an item without a name or ``=``.
     """
     out: dict[str, float | str] = {}
     for item in items or []:

@@ -1,3 +1,4 @@
-"""Shared foundations: errors, paths, atomic file writes, tensor files, typed configs, progress, threads,
-metrics and geodesy. Nothing here imports another backend package.
+"""Shared foundations that import no other backend package.
+
+Errors, paths, atomic file writes, tensor files, typed configs, progress, threads, metrics and geodesy.
 """

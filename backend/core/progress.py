@@ -33,6 +33,7 @@ class ProgressBar:
         self._tty = sys.stderr.isatty()
 
     def update(self, done: int, extra: str = "") -> None:
+        """Record ``done`` of ``total`` steps and redraw (or report to the callback) when enough time has passed."""
         now = time.monotonic()
         fraction = done / self.total if self.total else 0.0
         if PROGRESS_CALLBACK is not None:
@@ -51,5 +52,6 @@ class ProgressBar:
         sys.stderr.flush()
 
     def close(self) -> None:
+        """End the bar's line on a terminal."""
         if self._tty and PROGRESS_CALLBACK is None:
             sys.stderr.write("\n")

@@ -87,7 +87,10 @@ def input_static_names(kind: Kind | None = None, group: str | None = None) -> li
     names = [v.name for v in STATIC_VARIABLES
              if v.role is Role.INPUT and (kind is None or v.kind is kind)
              and (group is None or v.group == group)]
-    assert not any(STATIC_BY_NAME[n].group == "hydro" for n in names)
+    leaked = [n for n in names if STATIC_BY_NAME[n].group == "hydro"]
+    if leaked:  # the table above is wrong: signatures are computed from the flow the models predict
+        raise RuntimeError(f"variable table: streamflow signature(s) {', '.join(leaked)} have role input; "
+                           "hydro attributes must have role target")
     return names
 
 

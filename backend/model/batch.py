@@ -31,9 +31,11 @@ class Batch:
 
     @property
     def size(self) -> int:
+        """Number of locations B in the batch."""
         return int(self.statics.shape[0])
 
     def to(self, device: torch.device | str) -> Batch:
+        """A copy with every tensor moved to ``device``."""
         return replace(self, **{f.name: getattr(self, f.name).to(device) for f in fields(self)})
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 
 from backend.core.atomic_io import write_atomic, write_text_atomic
-from backend.model.checkpoint import file_sha256, load_base_model
+from backend.model.checkpoint import BaseModel, file_sha256, load_base_model
 
 BASE_MODEL_NAME = "stefaland_base.pt"
 
@@ -50,7 +50,7 @@ def _best_validation(rows: list[dict[str, str]]) -> dict[str, str]:
     return min(rows, key=lambda r: float(r["val_loss"]))
 
 
-def model_card(base, summary: dict, config: dict, run_dir: Path, sha256: str) -> str:  # noqa: ANN001
+def model_card(base: BaseModel, summary: dict, config: dict, run_dir: Path, sha256: str) -> str:
     """The Markdown model card of a bundled base model."""
     n_params = sum(p.numel() for p in base.model.parameters())
     norm = base.normalizer

@@ -31,6 +31,7 @@ class ModelConfig:
 
     @property
     def window_days(self) -> int:
+        """Length of the model's input window in days (``patch_days * window_patches``)."""
         return self.patch_days * self.window_patches
 
 

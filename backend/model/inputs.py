@@ -53,6 +53,7 @@ class LocationData:
     dates: np.ndarray | None = None
 
     def subset(self, rows: Sequence[int]) -> LocationData:
+        """The locations at ``rows``, in that order (the dates are shared)."""
         rows = list(rows)
         forcings = None if self.forcings is None else self.forcings[rows]
         observed = None if self.forcings_observed is None else self.forcings_observed[rows]

@@ -22,6 +22,8 @@ class LossWeights:
 
 @dataclass
 class LossParts:
+    """The weighted total loss (with gradient) and its three unweighted parts (detached, for logging)."""
+
     total: torch.Tensor
     forcings: torch.Tensor
     statics: torch.Tensor

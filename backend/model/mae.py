@@ -43,14 +43,17 @@ class Encoding:
 
     @property
     def location(self) -> torch.Tensor:
+        """State of the location token (B, d)."""
         return self.states[:, 0]
 
     @property
     def static_groups(self) -> torch.Tensor:
+        """States of the static-group tokens (B, G, d)."""
         return self.states[:, 1 : 1 + self.n_groups]
 
     @property
     def time(self) -> torch.Tensor:
+        """States of the forcing (time) tokens (B, N, d)."""
         return self.states[:, 1 + self.n_groups :]
 
     def location_vector(self) -> torch.Tensor:
@@ -117,4 +120,5 @@ class StefaLandMAE(nn.Module):
         return Reconstruction(forcings, statics, logits)
 
     def forward(self, batch: Batch, visible: Visibility) -> Reconstruction:
+        """Encode the visible inputs of ``batch`` and reconstruct every input from them."""
         return self.decode(self.encode(batch, visible))

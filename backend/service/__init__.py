@@ -1,3 +1,4 @@
-"""The worker process and its request handlers: the JSON-lines protocol, the method registry, the typed
-request schema and one handler module per task.
+"""The worker process and its request handlers.
+
+The JSON-lines protocol, the method registry, the typed request schema and one handler module per task.
 """

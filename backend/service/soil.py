@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from backend.core.paths import MODELS_DIR
-from backend.data.basin_arrays import load_basin_arrays
+from backend.data.basin_arrays import BasinArrays, load_basin_arrays
 from backend.data.catalogue import BasinCatalogue
 from backend.data.nearest_basin import nearest_basin
 from backend.data.variables import STATIC_BY_NAME
@@ -22,15 +22,22 @@ from backend.model.imputation import impute_attributes, location_from_values
 from backend.model.loading import get_base_model
 from backend.model.locations import split_attributes
 from backend.service.requests import SoilCompositionParams, optional_path
-from backend.tasks.soil.composition import COMPONENTS, HIDDEN_GROUP, load_head, predict_composition, soil_features
+from backend.tasks.soil.composition import (
+    COMPONENTS,
+    HIDDEN_GROUP,
+    SoilCompositionHead,
+    load_head,
+    predict_composition,
+    soil_features,
+)
 
 ADAPTER_PATH = MODELS_DIR / "soil_composition_adapter.pt"
 #: Beyond this distance the borrowed forcings describe another climate: the row carries a warning.
 FAR_KM = 150.0
 
 
-def predict_point(base: BaseModel, head, point: dict[str, Any], catalogue: BasinCatalogue,  # noqa: ANN001
-                  arrays) -> dict[str, Any]:  # noqa: ANN001
+def predict_point(base: BaseModel, head: SoilCompositionHead, point: dict[str, Any], catalogue: BasinCatalogue,
+                  arrays: BasinArrays) -> dict[str, Any]:
     """One output row: the composition, the borrowed basin, and which inputs were given/imputed/ignored."""
     lat, lon = float(point["lat"]), float(point["lon"])
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):

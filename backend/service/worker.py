@@ -73,10 +73,12 @@ class Channel:
         self._stream = stream
 
     def send(self, message: dict[str, Any]) -> None:
+        """Write ``message`` as one JSON line (numpy values, paths and dates made JSON-able) and flush."""
         self._stream.write(json.dumps(_jsonable(message), ensure_ascii=False, allow_nan=False) + "\n")
         self._stream.flush()
 
     def progress(self, request_id: str, fraction: float, message: str) -> None:
+        """Send a progress line; ``fraction`` is clamped to 0-1 (0 when it cannot be read as a number)."""
         try:
             fraction = min(max(float(fraction), 0.0), 1.0)
         except (TypeError, ValueError):
@@ -84,6 +86,7 @@ class Channel:
         self.send({"id": request_id, "type": "progress", "fraction": fraction, "message": str(message)})
 
     def error(self, request_id: str | None, error: str, error_type: str) -> None:
+        """Send an error line for ``request_id`` (None when the request could not be read)."""
         self.send({"id": request_id, "type": "error", "error": error, "error_type": error_type})
 
 

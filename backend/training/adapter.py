@@ -1,5 +1,7 @@
-"""The residual adapter (published design): a small network maps the frozen encoder states together with
-the raw inputs to a correction that is added back to the states, then normalised.
+"""The residual adapter (published design).
+
+A small network maps the frozen encoder states together with the raw inputs to a correction that is added back
+to the states, then normalised.
 """
 
 from __future__ import annotations

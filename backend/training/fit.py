@@ -56,6 +56,8 @@ def fit(module: nn.Module, loss_on_batch: Callable[[np.random.Generator], torch.
         module: holds the trainable parameters (frozen ones have ``requires_grad=False``).
         loss_on_batch: draws a batch with the given generator and returns the loss to minimise.
         validation_score: score on validation locations (higher is better, e.g. median NSE).
+        cfg: steps, optimiser, schedule, validation interval, patience, time limit (seconds) and seed.
+        label: progress bar label.
         should_stop: polled every step; True stops early (cancellation), keeping the best weights.
     """
     torch.manual_seed(cfg.seed)

@@ -24,6 +24,7 @@ from backend.data.basin_arrays import load_basin_arrays
 from backend.data.catalogue import BasinCatalogue
 from backend.data.normalization import Normalizer
 from backend.data.splits import basin_subset, holdout_split
+from backend.model.batch import Batch, Visibility
 from backend.model.checkpoint import save_base_model
 from backend.model.config import MaskingConfig, ModelConfig
 from backend.model.inputs import LocationData, camels_location_data, make_batch, vocabulary_from
@@ -107,6 +108,7 @@ class Pretrainer:
 
     @property
     def state_path(self) -> Path:
+        """The resumable training checkpoint in the run folder."""
         return self.run_dir / "training_state.pt"
 
     def _resume(self) -> None:
@@ -142,7 +144,7 @@ class Pretrainer:
         write_atomic(self.state_path, lambda tmp: torch.save(state, tmp))
 
     # --- training --------------------------------------------------------------------------------------
-    def _batch(self, data: LocationData, rng: np.random.Generator):
+    def _batch(self, data: LocationData, rng: np.random.Generator) -> tuple[Batch, Visibility]:
         mcfg = self.cfg.model
         rows, starts = sample_windows(data, self.cfg.batch_size, mcfg.window_days, rng)
         batch = make_batch(data, rows, starts, mcfg.patch_days, mcfg.window_patches)

@@ -21,6 +21,7 @@ class Standardizer:
 
     @classmethod
     def fit(cls, x: np.ndarray) -> Standardizer:
+        """Statistics of the finite values of each column of ``x`` (n, k); mean 0 / std 1 where undefined or flat."""
         x = np.asarray(x, dtype=np.float64)
         mean = np.nanmean(np.where(np.isfinite(x), x, np.nan), axis=0)
         std = np.nanstd(np.where(np.isfinite(x), x, np.nan), axis=0)
@@ -29,6 +30,7 @@ class Standardizer:
         return cls(mean, std)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
+        """Standardised ``x`` (n, k) as float64, with non-finite values set to 0."""
         z = (np.asarray(x, dtype=np.float64) - self.mean) / self.std
         return np.where(np.isfinite(z), z, 0.0)
 
@@ -43,6 +45,7 @@ class RidgeModel:
     penalty: float
 
     def predict(self, x: np.ndarray) -> np.ndarray:
+        """Predictions (n,) or (n, m) for raw features ``x`` (n, k)."""
         return self.scaler(x) @ self.coef + self.intercept
 
 

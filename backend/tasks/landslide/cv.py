@@ -92,6 +92,7 @@ class LogisticRegression:
     @classmethod
     def fit(cls, covariates: np.ndarray, labels: np.ndarray, ridge: float = 1e-3, iterations: int = 50
             ) -> LogisticRegression:
+        """Fit on raw ``covariates`` (n, k) and boolean ``labels`` (n,); ``ridge`` penalises all but the intercept."""
         mean, std = covariates.mean(axis=0), np.maximum(covariates.std(axis=0), 1e-9)
         design = np.hstack([np.ones((len(covariates), 1)), (covariates - mean) / std])
         y = np.asarray(labels, np.float64)
@@ -109,6 +110,7 @@ class LogisticRegression:
         return cls(mean, std, coef)
 
     def probability(self, covariates: np.ndarray) -> np.ndarray:
+        """Predicted probability (0-1) of a landslide for each row of raw ``covariates`` (n, k)."""
         design = np.hstack([np.ones((len(covariates), 1)), (covariates - self.mean) / self.std])
         return 1.0 / (1.0 + np.exp(-np.clip(design @ self.coef, -30, 30)))
 
@@ -143,6 +145,8 @@ class Fold:
 
 @dataclass
 class FoldScore:
+    """One model's test scores on one fold; ``seconds`` is the wall time to fit and predict."""
+
     model: str
     repetition: int
     fold: int
@@ -166,8 +170,9 @@ class CVContext:
 
 
 def spatial_folds(points: PointSet, k: int, seeds: list[int], inner_k: int = 4) -> list[Fold]:
-    """K spatial test blocks per seed; in each, one of ``inner_k`` k-means blocks of the training points
-    is the validation set for early stopping.
+    """K spatial test blocks per seed, each with a validation block for early stopping.
+
+    In each fold, one of ``inner_k`` k-means blocks of the training points is the validation set.
     """
     folds = []
     for repetition, seed in enumerate(seeds):

@@ -47,8 +47,11 @@ def degrees_to_m_per_km(values: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class VocabularyMatch:
-    """How covariates map onto one CAMELS attribute: the covariate names accepted (first found wins)
-    and the conversion from the covariate's unit to the CAMELS unit.
+    """How covariates map onto one CAMELS attribute.
+
+    Attributes:
+        aliases: the covariate names accepted (first found wins).
+        to_camels: conversion from the covariate's unit to the CAMELS unit.
     """
 
     aliases: tuple[str, ...]
@@ -92,12 +95,14 @@ def encode_static(base: BaseModel, attributes: dict[str, np.ndarray], latlon: np
                   chunk: int = 256) -> np.ndarray:
     """The encoder's location vector (n, d) of static-only locations, in batches.
 
-    Args:
-        attributes: CAMELS attribute -> raw values in CAMELS units (n,); NaN = unknown (masked).
-        latlon: (n, 2) or (2,) degrees; one pair is used for every location.
-
     The same vector as :func:`backend.model.imputation.location_embeddings` for locations without forcings
     (all forcing tokens masked), computed for many locations per encoder call.
+
+    Args:
+        base: the pretrained base model whose normaliser and encoder are used.
+        attributes: CAMELS attribute -> raw values in CAMELS units (n,); NaN = unknown (masked).
+        latlon: (n, 2) or (2,) degrees; one pair is used for every location.
+        chunk: locations per encoder call.
     """
     norm = base.normalizer
     n = len(next(iter(attributes.values()))) if attributes else len(np.atleast_2d(latlon))
@@ -152,8 +157,10 @@ class EncoderLattice:
     @classmethod
     def build(cls, base: BaseModel, vocabulary: dict[str, str], ranges: dict[str, tuple[float, float]],
               latlon: tuple[float, float], nodes: dict[str, int] | None = None) -> EncoderLattice:
-        """Encode every node over ``ranges`` (covariate name -> (min, max)) at ``latlon``; ``nodes``
-        (CAMELS attribute -> count, default :data:`LATTICE_NODES`) sets the lattice size.
+        """Encode every lattice node over ``ranges`` at ``latlon``.
+
+        ``ranges`` maps covariate name -> (min, max) in the covariate's unit; ``nodes`` (CAMELS attribute ->
+        count, default :data:`LATTICE_NODES`) sets the lattice size.
         """
         nodes = {**LATTICE_NODES, **(nodes or {})}
         axes = []
@@ -175,8 +182,9 @@ class EncoderLattice:
         return int(np.prod(self.vectors.shape[:-1]))
 
     def interpolate(self, covariates: dict[str, np.ndarray]) -> np.ndarray:
-        """Multilinear interpolation (n, d) at the locations' covariates (values outside the lattice are
-        clamped to its edge).
+        """Multilinear interpolation (n, d) of the lattice vectors at the locations' covariates.
+
+        Values outside the lattice are clamped to its edge.
         """
         names = list(self.vocabulary.values())
         if not names:

@@ -50,8 +50,11 @@ OUTPUT_SUFFIXES = (".tif", ".tiff")
 
 @dataclass
 class HazardResult:
-    """What was written: the file, the class breaks (6 edges: min, 4 quintiles, max), valid cells, CRS, and
-    the raster centre (lat, lon) the encoder lattice was computed at.
+    """What a hazard-map run wrote and how long it took.
+
+    The file, the class breaks (6 edges: min, 4 quintiles, max), valid and total cells, CRS, the run time in
+    seconds, the encoder lattice size, tile count, the raster centre (lat, lon, degrees) the encoder lattice was
+    computed at, and the seconds spent in each phase.
     """
 
     out_tif: Path
@@ -66,6 +69,7 @@ class HazardResult:
     phases: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
+        """JSON-able summary (paths as text, seconds rounded to ms, with the class names)."""
         return {"out_tif": str(self.out_tif), "breaks": self.breaks, "classes": list(CLASS_NAMES),
                 "n_valid": self.n_valid, "n_cells": self.n_cells, "crs": self.crs, "seconds": round(self.seconds, 3),
                 "lattice_points": self.lattice_points, "tiles": self.tiles,
@@ -154,8 +158,10 @@ def _probabilities(model: LandslideModel, lattice: EncoderLattice | None, cells:
 
 
 def quantile_breaks(histogram: np.ndarray, n_classes: int = N_CLASSES) -> list[float]:
-    """Class edges (n_classes + 1) from a histogram of probabilities on [0, 1]: the first and last
-    non-empty bins' edges and the upper edge of the bin where each quantile k/n_classes is reached.
+    """Class edges (n_classes + 1) from a histogram of probabilities on [0, 1].
+
+    The edges are the first and last non-empty bins' outer edges and the upper edge of the bin where each
+    quantile k/n_classes is reached.
     """
     total = int(histogram.sum())
     if total == 0:

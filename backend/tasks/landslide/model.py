@@ -92,8 +92,9 @@ class TrainSettings:
 
 
 class LandslideNet(nn.Module):
-    """Covariates (raw units) and encoder states -> landslide logit. Normalisation statistics are buffers,
-    so they travel in the adapter file with the weights.
+    """Covariates (raw units) and encoder states -> landslide logit.
+
+    Normalisation statistics are buffers, so they travel in the adapter file with the weights.
     """
 
     def __init__(self, config: LandslideConfig) -> None:
@@ -202,9 +203,10 @@ def area_centre(points: LandslidePoints) -> tuple[float, float]:
 
 def lattice_difference(model: LandslideModel, covariates: np.ndarray, latlon: tuple[float, float],
                        ranges: dict[str, tuple[float, float]] | None = None) -> np.ndarray:
-    """|p(lattice features) - p(exact features)| (n,) for locations with these raw covariates, both at
-    ``latlon``; the lattice spans ``ranges`` (covariate -> (min, max), e.g. a raster's, as the hazard map
-    builds it), by default the locations' own range.
+    """|p(lattice features) - p(exact features)| (n,) for locations with these raw covariates.
+
+    Both features are computed at ``latlon`` (degrees); the lattice spans ``ranges`` (covariate -> (min, max),
+    e.g. a raster's, as the hazard map builds it), by default the locations' own range.
     """
     index = {n: i for i, n in enumerate(model.config.covariates)}
     ranges = ranges or {n: (float(np.nanmin(covariates[:, index[n]])), float(np.nanmax(covariates[:, index[n]])))
@@ -218,8 +220,9 @@ def lattice_difference(model: LandslideModel, covariates: np.ndarray, latlon: tu
 
 def new_model(covariate_names: list[str], base: BaseModel | None, latlon: tuple[float, float],
               settings: TrainSettings | None = None) -> LandslideModel:
-    """An untrained model: from scratch if ``base`` is None, else on the frozen base model. Its weights are
-    initialised from ``settings.fit.seed`` (the global torch random state is left as it was).
+    """An untrained model: from scratch if ``base`` is None, else on the frozen base model.
+
+    Its weights are initialised from ``settings.fit.seed`` (the global torch random state is left as it was).
     """
     settings = settings or TrainSettings()
     vocabulary = match_vocabulary(covariate_names) if base is not None else {}
@@ -237,8 +240,10 @@ def new_model(covariate_names: list[str], base: BaseModel | None, latlon: tuple[
 
 @contextlib.contextmanager
 def torch_threads(count: int) -> Iterator[None]:
-    """Run with ``count`` torch threads, then restore (the landslide networks are too small to gain from
-    more; on a busy 2-core machine extra threads make each step several times slower).
+    """Run with ``count`` torch threads, then restore the previous count.
+
+    The landslide networks are too small to gain from more; on a busy 2-core machine extra threads make each
+    step several times slower.
     """
     before = torch.get_num_threads()
     torch.set_num_threads(count)
@@ -259,10 +264,17 @@ def train(model: LandslideModel, covariates: np.ndarray, states: np.ndarray | No
     """Fit the adapter and head (and the from-scratch MLP) on the rows not in ``validation``.
 
     Args:
-        covariates: (n, k) raw covariates; states: (n, d) encoder vectors (None from scratch).
+        model: the untrained model from :func:`new_model`; its ``fit_result`` is set.
+        covariates: (n, k) raw covariates.
+        states: (n, d) encoder vectors (None from scratch).
         labels: (n,) bool.
         validation: boolean mask of rows used only for early stopping (score: minus the mean log-loss);
             None trains on every row for exactly ``settings.fit.steps`` steps (no early stopping).
+        settings: network size, batch size and optimisation (default :class:`TrainSettings`).
+        label: progress bar label.
+
+    Returns:
+        The fit's best validation score, step and history.
     """
     settings = settings or TrainSettings()
     fit_rows = ~validation if validation is not None else np.ones(len(labels), bool)

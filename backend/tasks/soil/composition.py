@@ -88,6 +88,7 @@ class SoilFeatures:
     latlon: np.ndarray
 
     def subset(self, rows: Sequence[int]) -> SoilFeatures:
+        """The locations at ``rows``, in that order."""
         rows = list(rows)
         return SoilFeatures([self.ids[i] for i in rows], self.states[rows], self.extra[rows],
                             self.zero_shot[rows], self.latlon[rows])

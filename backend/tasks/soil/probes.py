@@ -43,6 +43,7 @@ class Probe:
 
     @property
     def valid_days(self) -> int:
+        """Number of days with a measured (finite) value."""
         return int(np.isfinite(self.values).sum())
 
 

@@ -32,10 +32,12 @@ class StreamflowData:
 
     @property
     def ids(self) -> list[str]:
+        """Gauge ids of the basins, in row order."""
         return self.locations.ids
 
     @property
     def dates(self) -> np.ndarray:
+        """(T,) calendar days of the record."""
         return self.locations.dates
 
     def day_index(self, date: str) -> int:
@@ -46,6 +48,7 @@ class StreamflowData:
         return i
 
     def rows(self, gauge_ids: Sequence[str]) -> np.ndarray:
+        """Row index of each gauge id (KeyError for an unknown id)."""
         position = {g: i for i, g in enumerate(self.ids)}
         return np.array([position[g] for g in gauge_ids], dtype=np.int64)
 

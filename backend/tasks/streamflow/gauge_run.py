@@ -59,8 +59,10 @@ class FinetuneRunConfig:
 
 
 def check_out_dir(out_dir: Path, overwrite: bool) -> Path:
-    """The adapter path in ``out_dir``; refuses the bundled model folder and (without ``overwrite``) an
-    existing adapter, before any work is done.
+    """The adapter path in ``out_dir``, checked before any work is done.
+
+    Refuses the bundled model folder and (without ``overwrite``) an existing adapter; removes partial adapter
+    files left by a killed run.
     """
     resolved = Path(out_dir).resolve()
     models = MODELS_DIR.resolve()

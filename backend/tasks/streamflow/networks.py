@@ -57,6 +57,7 @@ class AdapterLSTM(nn.Module):
         self.out = nn.Linear(cfg.lstm_hidden, 1)
 
     def forward(self, x: DailyInputs) -> torch.Tensor:
+        """(B, S) daily flow in standardised units (``StreamflowModel`` rescales it to mm/day)."""
         statics = x.statics.unsqueeze(1).expand(-1, x.forcings.shape[1], -1)
         states = self.project(self.state_dropout(x.states))
         adapted = self.adapter(states, torch.cat([x.forcings, statics], dim=-1))
@@ -77,6 +78,7 @@ class LSTMBaseline(nn.Module):
         self.out = nn.Linear(cfg.lstm_hidden, 1)
 
     def forward(self, x: DailyInputs) -> torch.Tensor:
+        """(B, S) daily flow in standardised units, from forcings and statics only."""
         statics = x.statics.unsqueeze(1).expand(-1, x.forcings.shape[1], -1)
         hidden, _ = self.lstm(torch.cat([x.forcings, statics], dim=-1))
         return self.out(self.dropout(hidden)).squeeze(-1)
@@ -92,6 +94,7 @@ class LinearProbe(nn.Module):
         self.out = nn.Linear(d_state, 1)
 
     def forward(self, x: DailyInputs) -> torch.Tensor:
+        """(B, S) daily flow in standardised units, a linear function of each day's encoder state."""
         return self.out(x.states).squeeze(-1)
 
 

@@ -16,6 +16,7 @@ import torch
 
 from backend.core.atomic_io import write_text_atomic
 from backend.core.metrics import kge, nse
+from backend.data.basin_arrays import BasinArrays
 from backend.data.catalogue import BasinCatalogue
 from backend.model.batch import Visibility
 from backend.model.checkpoint import BaseModel
@@ -143,7 +144,7 @@ def predict_camels_basin(base: BaseModel, model: StreamflowModel, gauge_id: str,
     return result
 
 
-def _usgs_flow(catalogue: BasinCatalogue, gauge_id: str, arrays) -> tuple[np.ndarray | None, str]:  # noqa: ANN001
+def _usgs_flow(catalogue: BasinCatalogue, gauge_id: str, arrays: BasinArrays) -> tuple[np.ndarray | None, str]:
     """Observed flow from a CAMELS-format USGS file when Caravan has none (converted with area_gages2)."""
     from backend.data.camels import basin_area_km2
     from backend.data.usgs import read_usgs_streamflow

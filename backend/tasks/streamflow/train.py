@@ -9,6 +9,7 @@ period. Test basins are never touched during training.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -107,7 +108,8 @@ def _sample(data: StreamflowData, rows: np.ndarray, period: tuple[int, int], cfg
 
 def train_streamflow(name: str, base: BaseModel, data: StreamflowData, train_ids: list[str],
                      period: tuple[str, str], cfg: StreamflowTrainConfig, seed: int = 0,
-                     should_stop=None) -> tuple[StreamflowModel, FitResult, list[str]]:  # noqa: ANN001
+                     should_stop: Callable[[], bool] | None = None
+                     ) -> tuple[StreamflowModel, FitResult, list[str]]:
     """Fit a named network on ``train_ids`` in ``period``; early stopping on a seeded validation subset."""
     lo, hi = data.day_index(period[0]), data.day_index(period[1]) + 1
     rng = np.random.default_rng(seed)
@@ -148,6 +150,7 @@ def train_streamflow(name: str, base: BaseModel, data: StreamflowData, train_ids
 
 
 def loc_statics(data: StreamflowData) -> int:
+    """Number of static inputs A per basin."""
     return int(data.locations.statics.shape[1])
 
 

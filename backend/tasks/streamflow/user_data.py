@@ -28,8 +28,10 @@ MIN_VALIDATION_DAYS = 30
 
 @dataclass
 class GaugeSplit:
-    """Day indices (on the common calendar) of one gauge: training ``[train_lo, train_hi)``, validation
-    ``[val_lo, val_hi)``, and the first/last+1 day that has forcings.
+    """Day indices (on the common calendar) of one gauge's training, validation and forcing spans.
+
+    Training is ``[train_lo, train_hi)``, validation ``[val_lo, val_hi)``, and ``[forcing_lo, forcing_hi)`` the
+    days that have forcings.
     """
 
     train_lo: int
@@ -98,8 +100,11 @@ def sequence_start(split: GaugeSplit, warmup_days: int) -> int:
 
 def prepare_gauges(base: BaseModel, dataset: UserDataset, validation_fraction: float, warmup_days: int,
                    loss_days: int) -> PreparedGauges:
-    """Impute every gauge's missing attributes (from location, given attributes and forcings), put the gauges
-    that can be trained on onto one calendar and split each in time. Encoder states are not computed here.
+    """Impute, align and split in time the gauges that can be trained on.
+
+    Every gauge's missing attributes are imputed (from location, given attributes and forcings); the gauges
+    that can be trained on are put onto one calendar and each is split in time. Encoder states are not
+    computed here.
     """
     cal_lo = min(f.dates[0] for f in dataset.forcings.values())
     cal_hi = max(f.dates[-1] for f in dataset.forcings.values())
@@ -148,8 +153,10 @@ def prepare_gauges(base: BaseModel, dataset: UserDataset, validation_fraction: f
 
 def predict_user_gauge(base: BaseModel, model: StreamflowModel, dataset: UserDataset, gauge_id: str,
                        start: str | None, end: str | None, warmup_days: int) -> StreamflowPrediction:
-    """Predict one user gauge from its forcings; ``start``/``end`` default to its forcing record (after
-    ``warmup_days``). Observed flow, when the dataset has it, is added with NSE/KGE.
+    """Predict one user gauge from its forcings.
+
+    ``start``/``end`` default to its forcing record (after ``warmup_days``). Observed flow, when the dataset has
+    it, is added with NSE/KGE.
     """
     gauge = dataset.gauge(gauge_id)
     location = raw_location(gauge, dataset)

@@ -35,8 +35,10 @@ Report = Callable[[float, str], None]
 
 @dataclass
 class GaugeFinetuneConfig:
-    """Settings of a fine-tune on user gauges, sized so ten gauges finish in well under 3 minutes on 2 CPU
-    cores (the resolved values are saved as ``config.yaml`` next to the adapter).
+    """Settings of a fine-tune on user gauges.
+
+    Sized so ten gauges finish in well under 3 minutes on 2 CPU cores; ``max_seconds`` caps the fit (seconds).
+    The resolved values are saved as ``config.yaml`` next to the adapter.
     """
 
     steps: int = 400
@@ -73,6 +75,7 @@ class FinetuneOutcome:
 
     @staticmethod
     def median(scores: dict[str, GaugeScore]) -> float:
+        """Median NSE over the gauges with a finite NSE (NaN when there is none)."""
         values = [s.nse for s in scores.values() if np.isfinite(s.nse)]
         return float(np.median(values)) if values else float("nan")
 
