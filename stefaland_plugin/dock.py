@@ -295,7 +295,7 @@ class StefaLandDock(QgsDockWidget):
         except (OSError, ValueError) as exc:
             self.hydrograph.show_message(self.tr("Could not read the prediction: {}").format(exc))
             return False
-        data.nse, data.kge = result.get("nse"), result.get("kge")
+        data.nse, data.kge, data.in_sample = result.get("nse"), result.get("kge"), result.get("in_sample")
         self.hydrograph.set_hydrograph(data)
         self.set_details(describe(result))
         if task.elapsed_s is not None:

@@ -27,6 +27,7 @@ class Hydrograph:
     title: str = ""
     nse: float | None = None
     kge: float | None = None
+    in_sample: bool | None = None  #: the model was trained on this basin's flows: the scores are a fit
 
     @property
     def has_observed(self) -> bool:
@@ -260,6 +261,8 @@ class HydrographWidget(QWidget):
         if data.nse is not None or data.kge is not None:
             scores = "  ".join(f"{name} {value:.2f}" for name, value in (("NSE", data.nse), ("KGE", data.kge))
                                if value is not None)
+            if data.in_sample:
+                scores += " " + self.tr("(in-sample)")
         else:
             scores = self.tr("no observations: no scores")
         width = plot.width()

@@ -1,4 +1,4 @@
-"""Streamflow commands: ``predict`` and ``train-streamflow-adapter``."""
+"""Streamflow commands: ``predict``, ``train-streamflow-adapter`` and ``streamflow-adapter-record``."""
 
 from __future__ import annotations
 
@@ -25,11 +25,13 @@ def _predict(args: argparse.Namespace) -> int:
 
 def _predict_basin(args: argparse.Namespace) -> int:
     from backend.model.loading import get_base_model
-    from backend.tasks.streamflow.adapter_io import load_streamflow_adapter
+    from backend.tasks.streamflow.adapter_io import BUNDLED_STREAMFLOW_ADAPTER, load_streamflow_adapter
     from backend.tasks.streamflow.predict import predict_camels_basin, write_prediction_csv
+    from backend.tasks.streamflow.provenance import describe_score_context, read_training_record
 
     base = get_base_model(args.model)
-    model, cfg, _ = load_streamflow_adapter(args.adapter, base)
+    model, cfg, meta = load_streamflow_adapter(args.adapter, base)
+    record = read_training_record(args.adapter or BUNDLED_STREAMFLOW_ADAPTER, meta)
     result = predict_camels_basin(base, model, args.basin, args.start, args.end, cfg["warmup_days"])
     write_prediction_csv(result, args.out, overwrite=args.overwrite)
     print(f"wrote {args.out}: {len(result.dates)} days of streamflow_pred (mm/day) for {args.basin}, "
@@ -37,6 +39,8 @@ def _predict_basin(args: argparse.Namespace) -> int:
     if result.nse is not None:
         print(f"NSE {result.nse:.3f}  KGE {result.kge:.3f} against observed streamflow "
               f"({int((~np.isnan(result.streamflow_obs)).sum())} observed days)")
+        context = record.score_context(args.basin) if record else {"in_sample": None}
+        print(describe_score_context(context))
     else:
         print("no observed streamflow for this basin and period: NSE/KGE not computed")
     if result.imputed:
@@ -95,8 +99,15 @@ def _train_adapter(args: argparse.Namespace) -> int:
     return 0
 
 
+def _record_adapter(args: argparse.Namespace) -> int:
+    from backend.tasks.streamflow.bundle import record_bundled_adapter
+
+    print(f"wrote {record_bundled_adapter(args.adapter)}")
+    return 0
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    """Register ``predict`` and ``train-streamflow-adapter``."""
+    """Register ``predict``, ``train-streamflow-adapter`` and ``streamflow-adapter-record``."""
     p = sub.add_parser("predict", help="daily streamflow for a CAMELS basin, a polygon or a point "
                                        "(works without observations)")
     where = p.add_mutually_exclusive_group(required=True)
@@ -120,3 +131,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--config", type=Path, default=Path("resources/configs/streamflow_adapter.yaml"))
     t.add_argument("--out", type=Path, default=Path("resources/models/streamflow_adapter.pt"))
     t.set_defaults(func=_train_adapter)
+    r = sub.add_parser("streamflow-adapter-record",
+                       help="write which basins the bundled streamflow adapter saw, with their out-of-fold NSE")
+    r.add_argument("--adapter", type=Path, default=Path("resources/models/streamflow_adapter.pt"))
+    r.set_defaults(func=_record_adapter)

@@ -45,22 +45,25 @@ from backend.service.requests import (
 from backend.tasks.streamflow.adapter_io import BUNDLED_STREAMFLOW_ADAPTER, load_streamflow_adapter
 from backend.tasks.streamflow.gauge_run import FinetuneInputs, prediction_row, run_finetune
 from backend.tasks.streamflow.predict import StreamflowPrediction, predict_location, write_prediction_csv
+from backend.tasks.streamflow.provenance import TrainingRecord, read_training_record
 from backend.tasks.streamflow.train import StreamflowModel
 from backend.tasks.streamflow.user_data import predict_user_gauge
 from backend.tasks.streamflow.user_finetune import GaugeFinetuneConfig
 
 Report = Callable[[float, str], None]
-_ADAPTERS: dict[tuple[str, str, int], tuple[StreamflowModel, dict]] = {}
+_ADAPTERS: dict[tuple[str, str, int], tuple[StreamflowModel, dict, TrainingRecord | None]] = {}
+#: the answer's honesty fields when the adapter does not say which basins it saw
+_UNKNOWN_PROVENANCE = {"in_sample": None, "trained_period": None, "out_of_fold_nse": None, "out_of_fold_source": None}
 
 
-def _adapter(adapter: str, base: BaseModel) -> tuple[StreamflowModel, dict]:
-    """The adapter file ``adapter`` ("" = the bundled one), loaded once per file version and base model."""
+def _adapter(adapter: str, base: BaseModel) -> tuple[StreamflowModel, dict, TrainingRecord | None]:
+    """The adapter file ``adapter`` ("" = the bundled one) with its training record, loaded once per version."""
     path = Path(adapter or BUNDLED_STREAMFLOW_ADAPTER).resolve()
     key = (str(path), base.sha256, path.stat().st_mtime_ns if path.is_file() else 0)
     if key not in _ADAPTERS:
-        model, cfg, _ = load_streamflow_adapter(path, base)
+        model, cfg, meta = load_streamflow_adapter(path, base)
         _ADAPTERS.clear()  # one adapter at a time: switching adapters should not pile up memory
-        _ADAPTERS[key] = (model, cfg)
+        _ADAPTERS[key] = (model, cfg, read_training_record(path, meta))
     return _ADAPTERS[key]
 
 
@@ -112,12 +115,14 @@ def predict_request(params: PredictStreamflowParams, report: Report) -> dict[str
     """Worker method ``predict_streamflow``: a CAMELS basin, or a gauge of the user's dataset.
 
     Result: csv, gauge_id, n_days, nse, kge (None without observations), has_observations, imputed,
-    forcing_source, mean_flow.
+    forcing_source, mean_flow; in_sample (the adapter saw this basin's flows: its scores are a fit, not a
+    prediction; None if the adapter does not say), trained_period, and out_of_fold_nse with its source (the
+    benchmark's score of the same configuration with this basin held out, where there is one).
     """
     gauge_id = params.gauge_id
     report(0.05, "loading the models")
     base = get_base_model(optional_path(params.model))
-    model, cfg = _adapter(params.adapter, base)
+    model, cfg, record = _adapter(params.adapter, base)
     warmup = int(cfg["warmup_days"])
     report(0.3, f"predicting {gauge_id}")
     if params.gauges_csv:
@@ -130,7 +135,9 @@ def predict_request(params: PredictStreamflowParams, report: Report) -> dict[str
         observed = _camels_observed(catalogue, gauge_id, location.dates)
         result = predict_location(base, model, location, params.start, params.end, warmup, observed)
         result.forcing_source = f"Daymet basin mean of {gauge_id} (CAMELS)"
-    return _written(result, params.out_csv, params.overwrite)
+    row = _written(result, params.out_csv, params.overwrite)
+    row.update(record.score_context(gauge_id) if record else _UNKNOWN_PROVENANCE)
+    return row
 
 
 def predict_location_request(params: PredictLocationParams, report: Report) -> dict[str, Any]:
@@ -146,7 +153,7 @@ def predict_location_request(params: PredictLocationParams, report: Report) -> d
         raise ValueError(f"lat/lon {lat}, {lon} out of range (WGS84 degrees)")
     report(0.05, "loading the models")
     base = get_base_model(optional_path(params.model))
-    model, cfg = _adapter(params.adapter, base)
+    model, cfg, _ = _adapter(params.adapter, base)
     numeric, categorical, ignored = split_attributes(
         base, dict(params.attributes), empty_text_missing=True, aliases={"area_km2": AREA_ATTRIBUTE},
         name_unknown_categories=True)
@@ -170,7 +177,8 @@ def predict_location_request(params: PredictLocationParams, report: Report) -> d
     result = predict_location(base, model, location, params.start, params.end, int(cfg["warmup_days"]))
     result.forcing_source = source
     row = _written(result, params.out_csv, params.overwrite)
-    row.update({"given": sorted(numeric) + sorted(categorical), "ignored": ignored, "nearest_basin": nearest})
+    row.update({"given": sorted(numeric) + sorted(categorical), "ignored": ignored, "nearest_basin": nearest,
+                "in_sample": False, "trained_period": None, "out_of_fold_nse": None, "out_of_fold_source": None})
     return row
 
 

@@ -40,7 +40,7 @@ from .base import RequestFailed, WorkerAlgorithm, load_on_completion
 
 SCORE_FIELDS = (("gauge_id", "string"), ("n_days", "int"), ("nse", "double"), ("kge", "double"),
                 ("has_obs", "int"), ("imputed", "string"), ("forcing", "string"), ("csv", "string"),
-                ("mean_flow", "double"))
+                ("mean_flow", "double"), ("in_sample", "int"), ("oof_nse", "double"))
 
 
 def combine_csvs(parts: dict[str, Path], out_csv: Path, key: str = "gauge_id") -> int:
@@ -212,7 +212,9 @@ class PredictStreamflowAlgorithm(WorkerAlgorithm):
             out.setGeometry(feature.geometry())
             scores = [gauge, result.get("n_days"), result.get("nse"), result.get("kge"),
                       int(bool(result.get("has_observations"))), ", ".join(result.get("imputed") or []),
-                      result.get("forcing_source"), str(out_csv), result.get("mean_flow")]
+                      result.get("forcing_source"), str(out_csv), result.get("mean_flow"),
+                      None if result.get("in_sample") is None else int(result["in_sample"]),
+                      result.get("out_of_fold_nse")]
             out.setAttributes(list(feature.attributes()) + scores)
             sink.addFeature(out, QgsFeatureSink.Flag.FastInsert)
         load_on_completion(context, str(out_csv), self.tr("Streamflow predictions"), self.OUTPUT_CSV)

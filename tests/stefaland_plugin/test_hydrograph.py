@@ -7,7 +7,6 @@ from datetime import date, timedelta
 
 from qgis.PyQt.QtGui import QColor
 
-from stefaland_plugin.dock import describe_prediction
 from stefaland_plugin.hydrograph import (
     PREDICTED_COLOR,
     Hydrograph,
@@ -16,6 +15,7 @@ from stefaland_plugin.hydrograph import (
     nice_step,
     read_prediction_csv,
 )
+from stefaland_plugin.prediction_text import describe_prediction
 
 
 def test_read_prediction_csv_with_and_without_observations(tmp_path):
@@ -63,3 +63,15 @@ def test_describe_prediction():
     text = "\n".join(describe_prediction({"imputed": [], "has_observations": True, "mean_flow": 1.234},
                                          lambda s: s))
     assert "Imputed inputs: none" in text and "Observed streamflow overlaid" in text and "1.23 mm/day" in text
+
+
+def test_in_sample_scores_say_so_with_the_out_of_fold_nse():
+    result = {"imputed": [], "has_observations": True, "in_sample": True,
+              "trained_period": ["1999-10-01", "2008-09-30"], "out_of_fold_nse": 0.594,
+              "out_of_fold_source": "PUB benchmark"}
+    text = "\n".join(describe_prediction(result, lambda s: s))
+    assert "In-sample" in text and "1999-10-01..2008-09-30" in text and "NSE 0.59 (PUB benchmark)" in text
+    text = "\n".join(describe_prediction({**result, "in_sample": False}, lambda s: s))
+    assert "In-sample" not in text and "held out" in text
+    text = "\n".join(describe_prediction({"imputed": [], "has_observations": True}, lambda s: s))
+    assert "may be in-sample" in text  # an adapter without a record: never silently out-of-sample

@@ -11,15 +11,22 @@ import torch
 
 from backend.core.atomic_io import write_text_atomic
 from backend.core.config import load_config, to_dict
+from backend.core.paths import PROJECT_ROOT
 from backend.core.runtime import set_threads
 from backend.data.basin_arrays import load_basin_arrays
 from backend.data.catalogue import BasinCatalogue
-from backend.data.splits import TRAIN_PERIOD
+from backend.data.splits import TEST_PERIOD, TRAIN_PERIOD
 from backend.model.encoder_states import cached_encode_records
 from backend.model.loading import get_base_model
-from backend.tasks.streamflow.adapter_io import save_streamflow_adapter
+from backend.tasks.streamflow.adapter_io import load_streamflow_adapter, save_streamflow_adapter
 from backend.tasks.streamflow.data import camels_streamflow_data
+from backend.tasks.streamflow.provenance import out_of_fold_scores, write_training_record
 from backend.tasks.streamflow.train import StreamflowTrainConfig, evaluate, train_streamflow
+
+#: the benchmark that scored the bundled configuration on every basin held out (PUB), per basin
+OUT_OF_FOLD_CSV = PROJECT_ROOT / "docs" / "benchmark_streamflow_per_basin.csv"
+OUT_OF_FOLD_SOURCE = ("docs/benchmark_streamflow.md: the same head and settings trained without the basin (PUB "
+                      f"5-fold), test period {TEST_PERIOD[0]}..{TEST_PERIOD[1]}, one seed")
 
 
 def train_bundled_adapter(config_path: Path, out: Path) -> Path:
@@ -39,6 +46,7 @@ def train_bundled_adapter(config_path: Path, out: Path) -> Path:
             "best_step": result.best_step, "training_seconds": round(seconds, 1),
             "validation_median_nse": float(np.nanmedian([s["nse"] for s in val_scores]))}
     save_streamflow_adapter(out, model, base, cfg.head, cfg.warmup_days, meta, overwrite=True)
+    record_bundled_adapter(Path(out), catalogue)
     card = [
         "# StefaLand streamflow adapter (`streamflow_adapter.pt`)", "",
         "Residual adapter + LSTM head on the frozen StefaLand base model; predicts daily streamflow (mm/day).",
@@ -62,3 +70,24 @@ def train_bundled_adapter(config_path: Path, out: Path) -> Path:
         "```yaml", json.dumps(to_dict(cfg), indent=1), "```", ""]
     write_text_atomic(Path(out).with_suffix(".md"), "\n".join(card))
     return Path(out)
+
+
+def record_bundled_adapter(adapter: Path, catalogue: BasinCatalogue | None = None) -> Path:
+    """Write the training record (``<adapter>.basins.json``) of an adapter made by :func:`train_bundled_adapter`.
+
+    The bundle fits every basin with streamflow (early stopping on a seeded share of them), so those are the
+    basins it has seen; their out-of-fold NSE comes from the streamflow benchmark's per-basin table.
+
+    Raises:
+        ValueError: the adapter's metadata does not match that (another adapter, or another data root).
+    """
+    catalogue = catalogue or BasinCatalogue.open()
+    seen = list(catalogue.with_streamflow)
+    _, _, meta = load_streamflow_adapter(adapter, get_base_model())
+    validation = list(meta.get("validation_basins") or [])
+    if not validation or not set(validation) <= set(seen) or len(seen) - len(validation) != meta.get("basins"):
+        raise ValueError(f"{adapter}: its metadata ({meta.get('basins')} training basins, {len(validation)} "
+                         f"validation basins) does not match the {len(seen)} basins with streamflow in "
+                         f"{catalogue.root}: not an adapter of `make streamflow-adapter` on this data")
+    scores = out_of_fold_scores(OUT_OF_FOLD_CSV, "stefaland") if OUT_OF_FOLD_CSV.is_file() else {}
+    return write_training_record(adapter, seen, TRAIN_PERIOD, scores, OUT_OF_FOLD_SOURCE if scores else "")

@@ -51,7 +51,9 @@ def test_predict_streamflow_writes_the_csv_and_scores(stefaland_provider, real_d
     assert len(lines) == 1 + 365
     scored = result["OUTPUT"]
     assert scored.featureCount() == 1
-    assert next(scored.getFeatures())["sf_gauge_id"] == "06043500"
+    feature = next(scored.getFeatures())
+    assert feature["sf_gauge_id"] == "06043500"
+    assert feature["sf_in_sample"] == 0  # no Caravan flows: the bundled adapter never saw this basin
 
 
 def test_landslide_map_writes_the_susceptibility_raster(stefaland_provider, real_file, shared_worker, tmp_path):
