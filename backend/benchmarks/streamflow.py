@@ -30,13 +30,8 @@ from backend.model.checkpoint import BaseModel
 from backend.model.encoder_states import cached_encode_records
 from backend.model.loading import get_base_model
 from backend.tasks.streamflow.data import StreamflowData, camels_streamflow_data
-from backend.tasks.streamflow.train import (
-    StreamflowTrainConfig,
-    evaluate,
-    predict_days,
-    score_predictions,
-    train_streamflow,
-)
+from backend.tasks.streamflow.model import predict_days
+from backend.tasks.streamflow.train import StreamflowTrainConfig, evaluate, score_predictions, train_streamflow
 
 MODELS = ("stefaland", "lstm", "linear_probe", "scratch")
 

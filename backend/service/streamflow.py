@@ -44,9 +44,9 @@ from backend.service.requests import (
 )
 from backend.tasks.streamflow.adapter_io import BUNDLED_STREAMFLOW_ADAPTER, load_streamflow_adapter
 from backend.tasks.streamflow.gauge_run import FinetuneInputs, prediction_row, run_finetune
+from backend.tasks.streamflow.model import StreamflowModel
 from backend.tasks.streamflow.predict import StreamflowPrediction, predict_location, write_prediction_csv
 from backend.tasks.streamflow.provenance import TrainingRecord, read_training_record
-from backend.tasks.streamflow.train import StreamflowModel
 from backend.tasks.streamflow.user_data import predict_user_gauge
 from backend.tasks.streamflow.user_finetune import GaugeFinetuneConfig
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from backend.core.paths import MODELS_DIR
 from backend.model.checkpoint import BaseModel
+from backend.tasks.streamflow.model import StreamflowModel
 from backend.tasks.streamflow.networks import HeadConfig
-from backend.tasks.streamflow.train import StreamflowModel
 from backend.training.adapter_file import load_weights, read_adapter, save_adapter
 
 TASK = "streamflow"

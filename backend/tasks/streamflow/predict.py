@@ -24,8 +24,8 @@ from backend.model.encoder_states import window_grid
 from backend.model.imputation import impute_attributes, location_from_values
 from backend.model.inputs import make_batch
 from backend.model.locations import RawLocation, camels_location_inputs
+from backend.tasks.streamflow.model import StreamflowModel
 from backend.tasks.streamflow.networks import DailyInputs
-from backend.tasks.streamflow.train import StreamflowModel
 
 
 @dataclass

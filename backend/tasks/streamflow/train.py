@@ -14,15 +14,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from torch import nn
 
 from backend.core.metrics import kge, nse
-from backend.model.batch import Visibility
 from backend.model.checkpoint import BaseModel
-from backend.model.encoder_states import daily_states
-from backend.model.inputs import make_batch
 from backend.tasks.streamflow.data import StreamflowData, basin_flow_scale
-from backend.tasks.streamflow.networks import NETWORKS, DailyInputs, HeadConfig, build_head
+from backend.tasks.streamflow.model import StreamflowModel, assemble_inputs, loc_statics, predict_days
+from backend.tasks.streamflow.networks import HeadConfig
 from backend.training.fit import FitConfig, FitResult, fit
 from backend.training.nse_loss import masked_nse_loss, nse_weights
 
@@ -40,58 +37,6 @@ class StreamflowTrainConfig:
     validation_fraction: float = 0.1
     scratch_learning_rate: float = 5e-4
     scratch_steps: int = 0  # 0 = ``fit.steps``; the scratch encoder trains too, so a step costs far more
-
-
-class StreamflowModel(nn.Module):
-    """A network plus what it needs to run: target scaling and, for ``scratch``, its own encoder."""
-
-    def __init__(self, name: str, base: BaseModel, n_statics: int, cfg: HeadConfig,
-                 flow_mean: float, flow_std: float) -> None:
-        super().__init__()
-        self.name = name
-        self.encoder_mode = NETWORKS[name][1]
-        d = base.config.d_model
-        self.head = build_head(name, d, len(base.normalizer.forcing_names), n_statics, cfg)
-        self.register_buffer("flow_mean", torch.tensor(float(flow_mean)))
-        self.register_buffer("flow_std", torch.tensor(float(flow_std)))
-        if self.encoder_mode == "trainable_random":
-            from backend.model.mae import StefaLandMAE
-
-            torch.manual_seed(0)
-            self.encoder = StefaLandMAE(base.config, base.model.vocab)
-
-    def forward(self, x: DailyInputs) -> torch.Tensor:
-        """Daily flow in mm/day (not clipped, so the loss sees negative errors too)."""
-        return self.head(x) * self.flow_std + self.flow_mean
-
-
-def _assemble(model: StreamflowModel, data: StreamflowData, base: BaseModel, rows: np.ndarray,
-              days: np.ndarray) -> DailyInputs:
-    """Inputs of sequences: basins ``rows`` (B,) on day indices ``days`` (B, S)."""
-    loc = data.locations
-    forcings = torch.from_numpy(loc.forcings[rows[:, None], days])
-    statics = torch.from_numpy(loc.statics[rows])
-    states = None
-    if model.encoder_mode == "frozen_pretrained":
-        states = torch.from_numpy(daily_states(data.states, data.grid, rows, days))
-    elif model.encoder_mode == "trainable_random":
-        states = _scratch_states(model, data, base, rows, days)
-    elif model.encoder_mode == "zeros":
-        states = torch.zeros(*days.shape, base.config.d_model)
-    return DailyInputs(states, forcings, statics)
-
-
-def _scratch_states(model: StreamflowModel, data: StreamflowData, base: BaseModel, rows: np.ndarray,
-                    days: np.ndarray) -> torch.Tensor:
-    """Run the trainable encoder once on every (basin, grid window) the sequences touch (with gradients)."""
-    grid, cfg = data.grid, base.config
-    windows = grid.day_window[days]  # (B, S)
-    pairs = np.unique(np.stack([np.repeat(rows[:, None], days.shape[1], 1), windows], -1).reshape(-1, 2), axis=0)
-    batch = make_batch(data.locations, pairs[:, 0], grid.starts[pairs[:, 1]], cfg.patch_days, cfg.window_patches)
-    states = model.encoder.encode(batch, Visibility.everything_observed(batch)).time  # (P, N, d)
-    lookup = {(int(r), int(w)): k for k, (r, w) in enumerate(pairs)}
-    index = np.array([[lookup[(int(r), int(w))] for w in windows[b]] for b, r in enumerate(rows)])
-    return states[torch.from_numpy(index), torch.from_numpy(grid.day_patch[days])]
 
 
 def _sample(data: StreamflowData, rows: np.ndarray, period: tuple[int, int], cfg: StreamflowTrainConfig,
@@ -128,7 +73,7 @@ def train_streamflow(name: str, base: BaseModel, data: StreamflowData, train_ids
 
     def loss_on_batch(batch_rng: np.random.Generator) -> torch.Tensor:
         rows, days = _sample(data, fit_rows, (lo, hi), cfg, batch_rng)
-        prediction = model(_assemble(model, data, base, rows, days))[:, cfg.warmup_days :]
+        prediction = model(assemble_inputs(model, data, base, rows, days))[:, cfg.warmup_days :]
         target_days = days[:, cfg.warmup_days :]
         target = torch.from_numpy(flow[rows[:, None], target_days])
         in_period = torch.from_numpy((target_days >= lo) & (target_days < hi))
@@ -147,26 +92,6 @@ def train_streamflow(name: str, base: BaseModel, data: StreamflowData, train_ids
                                       steps=cfg.scratch_steps or fit_cfg.steps)
     result = fit(model, loss_on_batch, validation_score, fit_cfg, label=f"train {name}", should_stop=should_stop)
     return model, result, val_ids
-
-
-def loc_statics(data: StreamflowData) -> int:
-    """Number of static inputs A per basin."""
-    return int(data.locations.statics.shape[1])
-
-
-@torch.no_grad()
-def predict_days(model: StreamflowModel, data: StreamflowData, base: BaseModel, rows: np.ndarray, lo: int,
-                 hi: int, warmup_days: int, chunk: int = 64) -> np.ndarray:
-    """Daily flow (len(rows), hi - lo) in mm/day, clipped at 0; the LSTM warms up on the preceding days."""
-    model.eval()
-    start = max(0, lo - warmup_days)
-    days = np.arange(start, hi)
-    out = []
-    for k in range(0, len(rows), chunk):
-        part = rows[k : k + chunk]
-        sim = model(_assemble(model, data, base, part, np.broadcast_to(days, (len(part), len(days)))))
-        out.append(sim[:, lo - start :].clamp(min=0).numpy())
-    return np.concatenate(out) if out else np.zeros((0, hi - lo))
 
 
 def evaluate(model: StreamflowModel, data: StreamflowData, base: BaseModel, gauge_ids: list[str],

@@ -19,8 +19,8 @@ from backend.model.imputation import impute_attributes, location_from_values
 from backend.model.inputs import LocationData
 from backend.model.locations import RawLocation
 from backend.tasks.streamflow.data import StreamflowData
+from backend.tasks.streamflow.model import StreamflowModel
 from backend.tasks.streamflow.predict import StreamflowPrediction, predict_location
-from backend.tasks.streamflow.train import StreamflowModel
 
 #: fewest observed days a gauge's validation part needs for an NSE
 MIN_VALIDATION_DAYS = 30

@@ -25,7 +25,7 @@ from backend.core import progress as progress_module
 from backend.core.metrics import kge, nse
 from backend.model.checkpoint import BaseModel
 from backend.model.encoder_states import encode_records
-from backend.tasks.streamflow.train import StreamflowModel, _assemble, predict_days
+from backend.tasks.streamflow.model import StreamflowModel, assemble_inputs, predict_days
 from backend.tasks.streamflow.user_data import PreparedGauges, sequence_start
 from backend.training.fit import FitConfig, FitResult, fit
 from backend.training.nse_loss import masked_nse_loss, nse_weights
@@ -146,7 +146,7 @@ def finetune_on_gauges(base: BaseModel, model: StreamflowModel, warmup_days: int
         pick = rng.integers(0, len(ids), cfg.batch_size)
         starts = rng.integers(first[pick], last[pick] + 1)
         days = starts[:, None] + np.arange(length)[None, :]
-        prediction = model(_assemble(model, data, base, rows[pick], days))[:, warmup_days:]
+        prediction = model(assemble_inputs(model, data, base, rows[pick], days))[:, warmup_days:]
         target_days = days[:, warmup_days:]
         target = torch.from_numpy(flow[rows[pick][:, None], target_days])
         in_train = torch.from_numpy((target_days >= train_lo[pick]) & (target_days < train_hi[pick]))

@@ -21,8 +21,9 @@ from backend.model.checkpoint import BaseModel
 from backend.model.encoder_states import encode_records, window_grid
 from backend.model.inputs import LocationData
 from backend.tasks.streamflow.data import StreamflowData
+from backend.tasks.streamflow.model import StreamflowModel
 from backend.tasks.streamflow.networks import NETWORKS, HeadConfig
-from backend.tasks.streamflow.train import StreamflowModel, StreamflowTrainConfig, train_streamflow
+from backend.tasks.streamflow.train import StreamflowTrainConfig, train_streamflow
 from backend.training.fit import FitConfig, FitResult
 
 N_BASINS = 12

@@ -39,8 +39,8 @@ from backend.tasks.streamflow.gauge_run import (
     predict_gauges,
     run_finetune,
 )
+from backend.tasks.streamflow.model import StreamflowModel
 from backend.tasks.streamflow.networks import HeadConfig
-from backend.tasks.streamflow.train import StreamflowModel
 from backend.tasks.streamflow.user_finetune import GaugeFinetuneConfig
 
 CFG = GaugeFinetuneConfig(steps=6, batch_size=4, loss_days=60, validate_every=3, patience=2, max_seconds=60)
