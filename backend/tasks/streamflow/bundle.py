@@ -25,8 +25,8 @@ from backend.tasks.streamflow.train import StreamflowTrainConfig, evaluate, trai
 
 #: the benchmark that scored the bundled configuration on every basin held out (PUB), per basin
 OUT_OF_FOLD_CSV = PROJECT_ROOT / "docs" / "benchmark_streamflow_per_basin.csv"
-OUT_OF_FOLD_SOURCE = ("docs/benchmark_streamflow.md: the same head and settings trained without the basin (PUB "
-                      f"5-fold), test period {TEST_PERIOD[0]}..{TEST_PERIOD[1]}, one seed")
+OUT_OF_FOLD_SOURCE = (f"PUB benchmark, docs/benchmark_streamflow.md; test period {TEST_PERIOD[0][:4]}-"
+                      f"{TEST_PERIOD[1][:4]}, one seed")
 
 
 def train_bundled_adapter(config_path: Path, out: Path) -> Path:
