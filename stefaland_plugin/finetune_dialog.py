@@ -43,7 +43,8 @@ def result_lines(result: dict[str, Any], tr: Callable[[str], str]) -> list[str]:
     """What a finished fine-tune reports: the medians, then each gauge's validation NSE."""
     lines = [tr("Median validation NSE {} (warm start {}){}").format(
         _nse(result.get("median_validation_nse")), _nse(result.get("median_validation_nse_before")),
-        tr(" – no step beat the warm start: its weights were kept") if result.get("kept_warm_start") else "")]
+        tr(" – no step beat the warm start: its weights were kept") if result.get("kept_warm_start") else ""),
+             tr("Optimistic: the validation days (the last part of each record) also chose the stopping step.")]
     for gauge, score in sorted((result.get("metrics") or {}).items()):
         lines.append(tr("Gauge {}: validation NSE {}").format(gauge, _nse(score)))
     for gauge, reason in sorted((result.get("skipped") or {}).items()):

@@ -75,7 +75,8 @@ def _finetune(args: argparse.Namespace) -> int:
     with _sigterm_as_interrupt():
         summary = run_finetune(inputs, args.out_dir, cfg, overwrite=args.overwrite,
                                report=lambda fraction, message: print(message, flush=True))
-    print(f"\nvalidation NSE per gauge (time split, last {cfg.validation_fraction:.0%} of each record):")
+    print(f"\nvalidation NSE per gauge (time split, last {cfg.validation_fraction:.0%} of each record; these days "
+          "also chose the stopping step, so the scores are optimistic):")
     for gauge in summary["gauges"]:
         print(f"  {gauge['id']:>12}  NSE {_fmt(gauge['validation_nse'])}  (warm start "
               f"{_fmt(gauge['validation_nse_before'])})  KGE {_fmt(gauge['validation_kge'])}  "

@@ -76,6 +76,7 @@ def test_finetune_dialog_example_checks_clean_and_trains(qgis_iface, real_data, 
     assert adapter.startswith(str(out_dir / "adapters")) and settings.active_adapter() == adapter
     assert dock.model_combo.currentData() == adapter and dock.request_settings()["adapter"] == adapter
     assert "Median validation NSE" in dialog.problems.item(0).text()
+    assert "Optimistic" in dialog.problems.item(1).text()  # early stopping chose on these days too
     assert dialog.problems.count() >= 1 + len(task.result["metrics"])
     again = FinetuneDialog(dock)  # a next fine-tune may start from the active adapter
     assert "adapter" not in again.params() and again.start_from.count() == 2
@@ -131,3 +132,12 @@ def test_diagnostics_report_and_copy(qgis_iface, out_dir, shared_worker):
     dialog.copy()
     assert QApplication.clipboard().text() == text
     dialog.close()
+
+
+def test_finetune_result_says_its_validation_scores_are_optimistic():
+    from stefaland_plugin.finetune_dialog import result_lines
+
+    lines = result_lines({"median_validation_nse": 0.8, "median_validation_nse_before": 0.6,
+                          "metrics": {"g1": 0.8}}, lambda s: s)
+    assert lines[0].startswith("Median validation NSE 0.800") and "stopping step" in lines[1]
+    assert lines[2] == "Gauge g1: validation NSE 0.800"
