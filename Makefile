@@ -94,6 +94,13 @@ benchmark-streamflow-ensemble: setup  ## 3-member seed ensembles of StefaLand, t
 	wait $$pid && test $$status -eq 0
 	$(PY) -m backend benchmark streamflow --config $(ENSEMBLE_CONFIG) --report-only --out docs/benchmark_streamflow_ensemble.md
 
+.PHONY: streamflow-selection streamflow-selection-quick
+streamflow-selection: setup  ## choose the streamflow configuration per fold on inner validation basins (PUB + PUR; about 2 h, resumable)
+	STEFALAND_THREADS=1 $(PY) -m backend benchmark streamflow-selection --out docs/streamflow_selection.md
+
+streamflow-selection-quick: setup  ## the same on PUB folds 1-3 only, to screen levers (about 40 min, resumable)
+	STEFALAND_THREADS=1 $(PY) -m backend benchmark streamflow-selection --quick --out docs/streamflow_selection.md
+
 PRETRAIN_STUDY_LANE_A := control half_data
 PRETRAIN_STUDY_LANE_B := small strong_static_masking untrained
 .PHONY: pretrain-study signature-probe

@@ -10,6 +10,7 @@ BENCHMARKS: dict[str, str] = {
     "pretrain": "backend.benchmarks.reconstruction:main",
     "streamflow": "backend.benchmarks.streamflow:main",
     "streamflow-design": "backend.benchmarks.streamflow_design:main",
+    "streamflow-selection": "backend.benchmarks.streamflow_selection:main",
     "signature-probe": "backend.benchmarks.signature_probe:main",
     "pretrain-study": "backend.benchmarks.pretrain_study:main",
     "soil-composition": "backend.benchmarks.soil_composition:main",

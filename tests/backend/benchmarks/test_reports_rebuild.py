@@ -29,7 +29,7 @@ from backend.core.config import load_config
 
 REPO = Path(__file__).resolve().parents[3]
 DOCS = sorted([*REPO.glob("docs/benchmark_*.md"), REPO / "docs" / "pretrain_study.md",
-               REPO / "docs" / "streamflow_design_search.md"])
+               REPO / "docs" / "streamflow_design_search.md", *REPO.glob("docs/streamflow_selection.md")])
 
 
 def _streamflow_configs() -> dict[str, Path]:
@@ -51,6 +51,7 @@ def _rebuilders() -> dict[str, Callable[[Path], object]]:
         signature_probe,
         streamflow,
         streamflow_design,
+        streamflow_selection,
     )
 
     def streamflow_doc(config: Path) -> Callable[[Path], object]:
@@ -60,6 +61,8 @@ def _rebuilders() -> dict[str, Callable[[Path], object]]:
         name: streamflow_doc(config) for name, config in _streamflow_configs().items()}
     rebuild["streamflow_design_search"] = lambda out: streamflow_design.main(
         ["--config", "resources/configs/streamflow_design.yaml", "--report-only", "--out", str(out)])
+    rebuild["streamflow_selection"] = lambda out: streamflow_selection.main(
+        ["--config", "resources/configs/streamflow_selection.yaml", "--report-only", "--out", str(out)])
     rebuild["pretrain_study"] = lambda out: pretrain_study.main(["--report-only", "--out", str(out)])
     rebuild["benchmark_signature_probe"] = lambda out: signature_probe.main(["--report-only", "--out", str(out)])
     rebuild["benchmark_latency"] = lambda out: latency.main(["--report-only", "--out", str(out)])

@@ -13,13 +13,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from fixtures.synthetic_streamflow import synthetic_streamflow_data, with_noisy_flows
 from landslide_fixtures import tiny_base
 
 from backend.core.runtime import set_threads
 from backend.data.splits import Fold, pub_folds
 from backend.model.checkpoint import BaseModel
-from backend.model.encoder_states import encode_records, window_grid
-from backend.model.inputs import LocationData
 from backend.tasks.streamflow.data import StreamflowData
 from backend.tasks.streamflow.model import StreamflowModel
 from backend.tasks.streamflow.networks import NETWORKS, HeadConfig
@@ -44,49 +43,13 @@ def test_the_registry_holds_the_shipped_model_and_the_lstm_baseline() -> None:
     assert {"stefaland", "lstm"} <= set(NETWORKS)
 
 
-def _synthetic_data(base: BaseModel) -> StreamflowData:
-    """Normalised forcings and statics of 12 basins on three years of days, flow driven by rain, and states."""
-    rng = np.random.default_rng(0)
-    dates = np.arange(np.datetime64(FIRST_DAY), np.datetime64(LAST_DAY) + 1)
-    n_days, n_forcings = len(dates), len(base.normalizer.forcing_names)
-    n_statics, n_categories = len(base.normalizer.static_names), len(base.normalizer.vocabularies)
-    forcings = rng.normal(0.0, 1.0, (N_BASINS, n_days, n_forcings)).astype(np.float32)
-    observed = np.ones_like(forcings, dtype=bool)
-    observed[:, 100:110, 1] = False
-    statics = rng.normal(0.0, 1.0, (N_BASINS, n_statics)).astype(np.float32)
-    statics_observed = rng.random((N_BASINS, n_statics)) > 0.1
-    categories = rng.integers(0, 3, (N_BASINS, n_categories)).astype(np.int64)
-    latlon = np.stack([rng.uniform(30, 48, N_BASINS), rng.uniform(-120, -70, N_BASINS)], 1).astype(np.float32)
-    ids = [f"{10_000_000 + 1_111 * i:08d}" for i in range(N_BASINS)]
-    locations = LocationData(ids, statics, statics_observed, categories, latlon, forcings, observed, dates)
-    rain = np.clip(forcings[:, :, 0], 0.0, None)
-    kernel = np.exp(-np.arange(30) / 7.0)
-    flow = np.stack([np.convolve(rain[i], kernel)[:n_days] * (0.5 + 0.1 * i) for i in range(N_BASINS)])
-    flow[:, 200:215] = np.nan  # a gap, as in real records
-    grid = window_grid(n_days, base.config.patch_days, base.config.window_patches)
-    data = StreamflowData(locations, flow.astype(np.float64), grid)
-    data.states = encode_records(base, locations)  # as the benchmark does (from forcings and statics only)
-    return data
-
-
-def _with_flows(data: StreamflowData, gauge_ids: list[str], seed: int) -> StreamflowData:
-    """A copy of ``data`` whose flows of ``gauge_ids`` are noise on every day, NaN on some."""
-    rng = np.random.default_rng(seed)
-    flow = data.streamflow_mm_per_day.copy()
-    rows = data.rows(gauge_ids)
-    noise = rng.lognormal(2.0, 1.5, (len(rows), flow.shape[1]))
-    noise[rng.random(noise.shape) < 0.2] = np.nan
-    flow[rows] = noise
-    return StreamflowData(data.locations, flow, data.grid, data.states)
-
-
 @pytest.fixture(scope="module")
 def setup() -> tuple[BaseModel, StreamflowData, Fold]:
     """The tiny base model, the synthetic data and the first of four PUB folds."""
     set_threads(1)
     torch.set_num_threads(1)
     base = tiny_base()
-    data = _synthetic_data(base)
+    data = synthetic_streamflow_data(base, N_BASINS, FIRST_DAY, LAST_DAY)
     fold = pub_folds(data.ids, k=4, seed=0)[0]
     return base, data, fold
 
@@ -116,7 +79,7 @@ def test_training_does_not_read_test_basin_flows(name: str, setup: tuple[BaseMod
     assert set(val_ids) <= set(fold.train) and set(val_ids).isdisjoint(fold.test)
     assert 0 < len(val_ids) < len(fold.train)
 
-    noisy = _with_flows(data, list(fold.test), seed=1)
+    noisy = with_noisy_flows(data, list(fold.test), seed=1)
     test_rows = data.rows(list(fold.test))
     assert not np.array_equal(noisy.streamflow_mm_per_day[test_rows], data.streamflow_mm_per_day[test_rows],
                               equal_nan=True)
@@ -128,7 +91,7 @@ def test_training_does_not_read_test_basin_flows(name: str, setup: tuple[BaseMod
 
     # control: the comparison can fail; one fitted (not validation) training basin's flows do change the weights
     fitted = sorted(set(fold.train) - set(val_ids))[0]
-    changed = _with_flows(data, [fitted], seed=2)
+    changed = with_noisy_flows(data, [fitted], seed=2)
     model_changed, _, val_changed = _train(name, base, changed, fold)
     assert val_changed == val_ids
     assert not _same_weights(model, model_changed)
