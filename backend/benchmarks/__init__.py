@@ -118,6 +118,14 @@ def write_report_keeping_reading(out: Path, text: str) -> None:
     write_text_atomic(out, body)
 
 
+def finish_report(lines: list[str], out: Path | None) -> str:
+    """The report text of ``lines``; when ``out`` is given, also written there (keeping its hand-written reading)."""
+    report = "\n".join(lines) + "\n"
+    if out is not None:
+        write_report_keeping_reading(out, report)
+    return report
+
+
 def print_and_write(lines: list[str], out: Path | None) -> None:
     """Print a report's lines and, when ``out`` is given, write them there (atomically) and say so."""
     text = "\n".join(lines) + "\n"

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from backend.benchmarks import RESULTS_LOST, headline, write_report_keeping_reading
+from backend.benchmarks import RESULTS_LOST, finish_report, headline
 from backend.core.atomic_io import save_npy_atomic, write_text_atomic
 from backend.core.config import load_config, save_config
 from backend.core.runtime import set_threads
@@ -309,9 +309,8 @@ def write_report(cfg: StreamflowBenchmarkConfig, out: Path | None,
             lines.append(f"| {name} | {n_test} | " + " | ".join(cells) + " |")
         lines.append("")
     lines.append(headline(figures or {"results": "none"}))
-    report = "\n".join(lines) + "\n"
+    report = finish_report(lines, out)
     if out is not None:
-        write_report_keeping_reading(out, report)
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(["fold", "model", "gauge_id", "nse", "kge"])

@@ -20,7 +20,7 @@ from typing import Literal
 
 import numpy as np
 
-from backend.benchmarks import RESULTS_LOST, headline, write_report_keeping_reading
+from backend.benchmarks import RESULTS_LOST, finish_report, headline
 from backend.benchmarks.streamflow import prepare_run_dir, streamflow_benchmark_data, unit_results
 from backend.core.atomic_io import write_text_atomic
 from backend.core.config import load_config
@@ -125,10 +125,7 @@ def write_report(cfg: StreamflowDesignConfig, config_path: Path, out: Path | Non
         lines.append(f"| {variant.name} | {variant.network} | {changed or 'defaults'} | {budget} | "
                      + " | ".join(cells) + f" | {mean} |")
     lines += ["", headline(figures or {"results": "none"})]
-    report = "\n".join(lines) + "\n"
-    if out is not None:
-        write_report_keeping_reading(out, report)
-    return report
+    return finish_report(lines, out)
 
 
 def main(argv: list[str]) -> int:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from backend.benchmarks import RESULTS_LOST, headline, write_report_keeping_reading
+from backend.benchmarks import RESULTS_LOST, finish_report, headline
 from backend.benchmarks.streamflow import prepare_run_dir, streamflow_benchmark_data, unit_results
 from backend.benchmarks.streamflow_design import DesignVariant
 from backend.core.atomic_io import write_text_atomic
@@ -158,10 +158,7 @@ def write_report(cfg: StreamflowSelectionConfig, config_path: Path, out: Path | 
         lines.append(f"| {fold} | " + " | ".join(cells) + f" | {chosen.get(fold, {}).get('variant', 'incomplete')} |")
     counts = {c.name: sum(1 for v in chosen.values() if v["variant"] == c.name) for c in cfg.candidates}
     lines += ["", headline({f"chosen_{name}": n for name, n in counts.items()} | {"folds_chosen": len(chosen)})]
-    report = "\n".join(lines) + "\n"
-    if out is not None:
-        write_report_keeping_reading(out, report)
-    return report
+    return finish_report(lines, out)
 
 
 def main(argv: list[str]) -> int:
