@@ -10,8 +10,8 @@ from osgeo import gdal, osr
 
 from backend.core.errors import DataFormatError, DataNotFoundError
 from backend.data.covariate_raster import iter_raster_tiles, read_covariate_raster, read_raster_window
-from backend.data.landslides import landslides_dir, read_landslide_points, summarize_landslides
 from backend.data.landslide_catalogue import parse_glc_date, read_glc_catalogue
+from backend.data.landslides import landslides_dir, read_landslide_points, summarize_landslides
 
 LANDSLIDES = landslides_dir()
 #: the real-file tests need data/landslides: they are marked real_data and fail (never skip) when it is missing
