@@ -1,4 +1,9 @@
-"""A hydrograph drawn with QPainter: predicted and observed streamflow (mm/day) over dates."""
+"""A hydrograph drawn with QPainter: predicted and observed streamflow (mm/day) over dates.
+
+When the prediction CSV has the ensemble's member spread (``member_spread_p10``/``member_spread_p90``) and it is
+not zero, it is drawn as a light band behind the predicted line ("Member spread (10–90%)" in the legend): how much
+the model's members disagree, not a calibrated interval.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from qgis.PyQt.QtWidgets import QSizePolicy, QWidget
 
 PREDICTED_COLOR = QColor(31, 119, 180)
 OBSERVED_COLOR = QColor(60, 60, 60)
+SPREAD_COLOR = QColor(198, 219, 239)  #: the member-spread band: a light shade of the predicted line's blue
 
 
 @dataclass
@@ -28,11 +34,19 @@ class Hydrograph:
     nse: float | None = None
     kge: float | None = None
     in_sample: bool | None = None  #: the model was trained on this basin's flows: the scores are a fit
+    spread_low: list[float | None] = field(default_factory=list)   #: members' 10th percentile (empty: none)
+    spread_high: list[float | None] = field(default_factory=list)  #: members' 90th percentile (empty: none)
 
     @property
     def has_observed(self) -> bool:
         """True if at least one day has an observed value."""
         return any(v is not None for v in self.observed)
+
+    @property
+    def has_spread(self) -> bool:
+        """True if the members disagree on at least one day (an ensemble of one has no band)."""
+        return any(lo is not None and hi is not None and hi > lo
+                   for lo, hi in zip(self.spread_low, self.spread_high, strict=False))
 
 
 def _float(text: str) -> float | None:
@@ -47,8 +61,9 @@ def read_prediction_csv(path: str | Path, title: str = "", gauge_id: str | None 
     """Read the backend's prediction CSV.
 
     Expected columns: ``date`` (ISO), a predicted column (name containing ``pred`` or ``sim``) and
-    optionally an observed column (name containing ``obs``), in mm/day. With ``gauge_id``, only the rows of
-    that gauge of a long table with a ``gauge_id`` column (as Processing's "Predict streamflow" writes).
+    optionally an observed column (name containing ``obs``) and the member spread (``member_spread_p10`` and
+    ``member_spread_p90``), in mm/day. With ``gauge_id``, only the rows of that gauge of a long table with a
+    ``gauge_id`` column (as Processing's "Predict streamflow" writes).
     """
     with open(path, newline="", encoding="utf-8") as fh:
         reader = csv.DictReader(fh)
@@ -57,16 +72,22 @@ def read_prediction_csv(path: str | Path, title: str = "", gauge_id: str | None 
         date_col = lower.get("date") or (columns[0] if columns else None)
         pred_col = next((c for c in columns if "pred" in c.lower() or "sim" in c.lower()), None)
         obs_col = next((c for c in columns if "obs" in c.lower()), None)
+        low_col = next((c for c in columns if c.lower() == "member_spread_p10"), None)
+        high_col = next((c for c in columns if c.lower() == "member_spread_p90"), None)
+        has_spread = low_col is not None and high_col is not None
         if date_col is None or pred_col is None:
             raise ValueError(f"{path}: needs a date column and a predicted streamflow column, got {columns}")
-        dates, predicted, observed = [], [], []
+        dates, predicted, observed, low, high = [], [], [], [], []
         for row in reader:
             if gauge_id is not None and row.get("gauge_id", gauge_id) != gauge_id:
                 continue
             dates.append(date.fromisoformat(row[date_col][:10]))
             predicted.append(_float(row[pred_col]))
             observed.append(_float(row[obs_col]) if obs_col else None)
-    return Hydrograph(dates, predicted, observed if obs_col else [], title)
+            if has_spread:
+                low.append(_float(row[low_col]))
+                high.append(_float(row[high_col]))
+    return Hydrograph(dates, predicted, observed if obs_col else [], title, spread_low=low, spread_high=high)
 
 
 def nice_step(span: float, target_ticks: int = 5) -> float:
@@ -167,7 +188,8 @@ class HydrographWidget(QWidget):
                       max(10.0, self.height() - top - bottom))
 
     def _paint_plot(self, painter: QPainter, data: Hydrograph) -> None:
-        values = [v for v in data.predicted + data.observed if v is not None]
+        spread = data.has_spread
+        values = [v for v in data.predicted + data.observed + (data.spread_high if spread else []) if v is not None]
         top = max(values) if values else 1.0
         step = nice_step(top if top > 0 else 1.0)
         y_max = step * math.ceil((top if top > 0 else 1.0) / step)
@@ -184,6 +206,8 @@ class HydrographWidget(QWidget):
 
         self._paint_y_axis(painter, plot, step, y_max, y_of, metrics)
         self._paint_x_axis(painter, plot, first, last, x_of, metrics)
+        if spread:
+            self._paint_band(painter, data.dates, data.spread_low, data.spread_high, x_of, y_of)
         if data.has_observed:
             self._paint_series(painter, data.dates, data.observed, x_of, y_of, QPen(OBSERVED_COLOR, 1.0))
         self._paint_series(painter, data.dates, data.predicted, x_of, y_of, QPen(PREDICTED_COLOR, 1.4))
@@ -254,6 +278,30 @@ class HydrographWidget(QWidget):
         painter.setPen(pen)
         painter.drawPath(path)
 
+    @staticmethod
+    def _paint_band(painter: QPainter, dates: list[date], low: list[float | None], high: list[float | None],
+                    x_of: Callable[[date], float], y_of: Callable[[float], float]) -> None:
+        """Fill between ``low`` and ``high`` (a day missing either breaks the band)."""
+        runs: list[list[tuple[date, float, float]]] = [[]]
+        for day, lo, hi in zip(dates, low, high, strict=False):
+            if lo is None or hi is None:
+                if runs[-1]:
+                    runs.append([])
+                continue
+            runs[-1].append((day, lo, hi))
+        path = QPainterPath()
+        for run in runs:
+            if not run:
+                continue
+            path.moveTo(QPointF(x_of(run[0][0]), y_of(run[0][2])))
+            for day, _, hi in run[1:]:
+                path.lineTo(QPointF(x_of(day), y_of(hi)))
+            for day, lo, _ in reversed(run):
+                path.lineTo(QPointF(x_of(day), y_of(lo)))
+            path.closeSubpath()
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.fillPath(path, SPREAD_COLOR)
+
     def _paint_header(self, painter: QPainter, data: Hydrograph, plot: QRectF, metrics: QFontMetrics) -> None:
         """Title and scores on the first line, legend on the second, both above the plot."""
         line = metrics.height()
@@ -275,11 +323,16 @@ class HydrographWidget(QWidget):
         entries = [(self.tr("Predicted"), PREDICTED_COLOR, 1.4)]
         if data.has_observed:
             entries.append((self.tr("Observed"), OBSERVED_COLOR, 1.0))
+        if data.has_spread:
+            entries.append((self.tr("Member spread (10–90%)"), SPREAD_COLOR, 0.0))  # width 0: a filled swatch
         x = plot.left()
         y = 4 + line + line / 2
         for label, color, width in entries:
-            painter.setPen(QPen(color, width + 0.6))
-            painter.drawLine(QPointF(x, y), QPointF(x + 22, y))
+            if width:
+                painter.setPen(QPen(color, width + 0.6))
+                painter.drawLine(QPointF(x, y), QPointF(x + 22, y))
+            else:
+                painter.fillRect(QRectF(x, y - line / 3, 22, 2 * line / 3), color)
             painter.setPen(QPen(QColor(0, 0, 0)))
             text_width = metrics.horizontalAdvance(label)
             painter.drawText(QRectF(x + 26, y - line / 2, text_width + 2, line),

@@ -30,6 +30,10 @@ def describe_prediction(result: dict[str, Any], tr: Callable[[str], str]) -> lis
         lines.append(tr("Imputed inputs: none (every attribute from CAMELS)."))
     if result.get("mean_flow") is not None:
         lines.append(tr("Mean predicted flow: {:.2f} mm/day").format(result["mean_flow"]))
+    members = result.get("members")
+    if isinstance(members, int) and members > 1:
+        lines.append(tr("Model: an ensemble of {} members; the line is their daily mean, the light band their "
+                        "spread (10–90%): how much they disagree, not a calibrated interval.").format(members))
     return lines
 
 

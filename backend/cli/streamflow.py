@@ -36,6 +36,7 @@ def _predict_basin(args: argparse.Namespace) -> int:
     write_prediction_csv(result, args.out, overwrite=args.overwrite)
     print(f"wrote {args.out}: {len(result.dates)} days of streamflow_pred (mm/day) for {args.basin}, "
           f"mean {float(np.mean(result.streamflow_pred)):.3f} mm/day")
+    print(_members_line(result.members, result.member_spread_p10, result.member_spread_p90))
     if result.nse is not None:
         print(f"NSE {result.nse:.3f}  KGE {result.kge:.3f} against observed streamflow "
               f"({int((~np.isnan(result.streamflow_obs)).sum())} observed days)")
@@ -46,6 +47,16 @@ def _predict_basin(args: argparse.Namespace) -> int:
     if result.imputed:
         print(f"imputed attributes: {', '.join(result.imputed)}")
     return 0
+
+
+def _members_line(members: int, low: np.ndarray | None, high: np.ndarray | None) -> str:
+    """What the model is made of, and how wide its member spread is on average."""
+    if members == 1 or low is None or high is None:
+        return ("model: 1 member; member_spread_p10/p90 equal streamflow_pred (an ensemble of one has no "
+                "spread)")
+    return (f"model: ensemble of {members} members; streamflow_pred is their daily mean, member_spread_p10/p90 "
+            f"their 10th-90th percentile (mean width {float(np.mean(high - low)):.3f} mm/day; member spread, "
+            "not a calibrated interval)")
 
 
 def _location_params(args: argparse.Namespace) -> dict[str, Any]:
@@ -84,6 +95,8 @@ def _predict_location(args: argparse.Namespace) -> int:
     row = predict_location_request(parse_params("predict_location", params), quiet)
     print(f"wrote {row['csv']}: {row['n_days']} days of streamflow_pred (mm/day) for {params['id']} "
           f"({params['lat']:.4f}, {params['lon']:.4f}), mean {row['mean_flow']:.3f} mm/day")
+    print(f"model: {row['members']} member(s); streamflow_pred is their daily mean, member_spread_p10/p90 their "
+          "10th-90th percentile (member spread, not a calibrated interval)")
     print(f"forcings: {row['forcing_source']}")
     print(f"attributes given: {', '.join(row['given']) or 'none'}")
     print(f"imputed by the model: {', '.join(row['imputed']) or 'none'}")
@@ -122,7 +135,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "default: the nearest CAMELS basin's Daymet forcings")
     p.add_argument("--start", required=True, help="first day, YYYY-MM-DD")
     p.add_argument("--end", required=True, help="last day, YYYY-MM-DD")
-    p.add_argument("--out", type=Path, required=True, help="CSV to write (date, streamflow_pred, streamflow_obs)")
+    p.add_argument("--out", type=Path, required=True, help="CSV to write (date, streamflow_pred, member_spread_p10, "
+                                                             "member_spread_p90, streamflow_obs)")
     p.add_argument("--adapter", type=Path, default=None, help="adapter file (default: the bundled one)")
     p.add_argument("--model", type=Path, default=None, help="base model (default: the bundled one)")
     p.add_argument("--overwrite", action="store_true", help="replace --out if it exists")

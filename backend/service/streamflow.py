@@ -44,19 +44,19 @@ from backend.service.requests import (
 )
 from backend.tasks.streamflow.adapter_io import BUNDLED_STREAMFLOW_ADAPTER, load_streamflow_adapter
 from backend.tasks.streamflow.gauge_run import FinetuneInputs, prediction_row, run_finetune
-from backend.tasks.streamflow.model import StreamflowModel
+from backend.tasks.streamflow.model import StreamflowEnsemble
 from backend.tasks.streamflow.predict import StreamflowPrediction, predict_location, write_prediction_csv
 from backend.tasks.streamflow.provenance import TrainingRecord, read_training_record
 from backend.tasks.streamflow.user_data import predict_user_gauge
 from backend.tasks.streamflow.user_finetune import GaugeFinetuneConfig
 
 Report = Callable[[float, str], None]
-_ADAPTERS: dict[tuple[str, str, int], tuple[StreamflowModel, dict, TrainingRecord | None]] = {}
+_ADAPTERS: dict[tuple[str, str, int], tuple[StreamflowEnsemble, dict, TrainingRecord | None]] = {}
 #: the answer's honesty fields when the adapter does not say which basins it saw
 _UNKNOWN_PROVENANCE = {"in_sample": None, "trained_period": None, "out_of_fold_nse": None, "out_of_fold_source": None}
 
 
-def _adapter(adapter: str, base: BaseModel) -> tuple[StreamflowModel, dict, TrainingRecord | None]:
+def _adapter(adapter: str, base: BaseModel) -> tuple[StreamflowEnsemble, dict, TrainingRecord | None]:
     """The adapter file ``adapter`` ("" = the bundled one) with its training record, loaded once per version."""
     path = Path(adapter or BUNDLED_STREAMFLOW_ADAPTER).resolve()
     key = (str(path), base.sha256, path.stat().st_mtime_ns if path.is_file() else 0)
@@ -115,9 +115,10 @@ def predict_request(params: PredictStreamflowParams, report: Report) -> dict[str
     """Worker method ``predict_streamflow``: a CAMELS basin, or a gauge of the user's dataset.
 
     Result: csv, gauge_id, n_days, nse, kge (None without observations), has_observations, imputed,
-    forcing_source, mean_flow; in_sample (the adapter saw this basin's flows: its scores are a fit, not a
-    prediction; None if the adapter does not say), trained_period, and out_of_fold_nse with its source (the
-    benchmark's score of the same configuration with this basin held out, where there is one).
+    forcing_source, mean_flow, members (how many members the model has: the CSV's streamflow_pred is their
+    mean, member_spread_p10/p90 their 10th-90th percentile); in_sample (the adapter saw this basin's flows: its
+    scores are a fit, not a prediction; None if the adapter does not say), trained_period, and out_of_fold_nse
+    with its source (the benchmark's score of the same configuration with this basin held out, where there is one).
     """
     gauge_id = params.gauge_id
     report(0.05, "loading the models")

@@ -30,7 +30,7 @@ from .streamflow_algorithms import NamedRequest, add_period_and_adapter, period_
 
 LOCATION_FIELDS = (("location", "string"), ("lat", "double"), ("lon", "double"), ("area_km2", "double"),
                    ("n_days", "int"), ("mean_flow", "double"), ("from_fields", "string"), ("imputed", "string"),
-                   ("forcing", "string"))
+                   ("forcing", "string"), ("members", "int"))
 
 
 def unique_names(names: list[str]) -> list[str]:
@@ -54,8 +54,8 @@ class PredictPolygonStreamflowAlgorithm(WorkerAlgorithm):
             "or area_gages2), and any field named like a model attribute (e.g. elev_mean, frac_forest, "
             "p_mean); the model imputes every other attribute, and the output says which. Forcings come from "
             "the CSV you give (date,prcp,srad,tmax,tmin,vp,dayl, Daymet units) or else from the nearest CAMELS "
-            "basin. Writes one CSV table (location, date, predicted streamflow) and a copy of the polygons with "
-            "what went into each prediction.")
+            "basin. Writes one CSV table (location, date, predicted streamflow, the members' spread) and a copy of "
+            "the polygons with what went into each prediction and the number of members (sf_members).")
     INPUT, NAME_FIELD, START, END = "INPUT", "NAME_FIELD", "START", "END"
     FORCINGS, ADAPTER, OUTPUT_CSV, OUTPUT, N_LOCATIONS = "FORCINGS", "ADAPTER", "OUTPUT_CSV", "OUTPUT", "N_LOCATIONS"
 
@@ -122,7 +122,7 @@ class PredictPolygonStreamflowAlgorithm(WorkerAlgorithm):
             given = ", ".join(f"{a} ({f})" for a, f in sorted(inputs.from_fields.items()))
             values = [inputs.name, inputs.lat, inputs.lon, round(inputs.area_km2, 3), result.get("n_days"),
                       result.get("mean_flow"), given, ", ".join(result.get("imputed") or []),
-                      result.get("forcing_source")]
+                      result.get("forcing_source"), result.get("members")]
             out.setAttributes(list(feature.attributes()) + values)
             sink.addFeature(out, QgsFeatureSink.Flag.FastInsert)
         load_on_completion(context, str(out_csv), self.tr("Streamflow of polygons"), self.OUTPUT_CSV)

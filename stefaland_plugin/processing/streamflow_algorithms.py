@@ -40,7 +40,7 @@ from .base import RequestFailed, WorkerAlgorithm, load_on_completion
 
 SCORE_FIELDS = (("gauge_id", "string"), ("n_days", "int"), ("nse", "double"), ("kge", "double"),
                 ("has_obs", "int"), ("imputed", "string"), ("forcing", "string"), ("csv", "string"),
-                ("mean_flow", "double"), ("in_sample", "int"), ("oof_nse", "double"))
+                ("mean_flow", "double"), ("in_sample", "int"), ("oof_nse", "double"), ("members", "int"))
 
 
 def combine_csvs(parts: dict[str, Path], out_csv: Path, key: str = "gauge_id") -> int:
@@ -147,8 +147,10 @@ class PredictStreamflowAlgorithm(WorkerAlgorithm):
     GROUP = "Streamflow"
     HELP = ("Predicts daily streamflow (mm/day) for every basin or gauge of the input layer over the period. "
             "The gauge id comes from the chosen field, else from a gauge_id (8-digit string) or hru_id "
-            "(integer, official CAMELS outlines) field. Writes one CSV table (gauge_id, date, predicted and, "
-            "where observed, observed streamflow) and a copy of the input with NSE/KGE per gauge.")
+            "(integer, official CAMELS outlines) field. Writes one CSV table (gauge_id, date, predicted streamflow "
+            "(the mean of the model's members), the members' spread (10th and 90th percentile, not a calibrated "
+            "interval) and, where observed, observed streamflow) and a copy of the input with NSE/KGE and the "
+            "number of members (sf_members) per gauge.")
     INPUT, GAUGE_FIELD, START, END, ADAPTER = "INPUT", "GAUGE_FIELD", "START", "END", "ADAPTER"
     OUTPUT_CSV, OUTPUT, N_GAUGES = "OUTPUT_CSV", "OUTPUT", "N_GAUGES"
 
@@ -214,7 +216,7 @@ class PredictStreamflowAlgorithm(WorkerAlgorithm):
                       int(bool(result.get("has_observations"))), ", ".join(result.get("imputed") or []),
                       result.get("forcing_source"), str(out_csv), result.get("mean_flow"),
                       None if result.get("in_sample") is None else int(result["in_sample"]),
-                      result.get("out_of_fold_nse")]
+                      result.get("out_of_fold_nse"), result.get("members")]
             out.setAttributes(list(feature.attributes()) + scores)
             sink.addFeature(out, QgsFeatureSink.Flag.FastInsert)
         load_on_completion(context, str(out_csv), self.tr("Streamflow predictions"), self.OUTPUT_CSV)

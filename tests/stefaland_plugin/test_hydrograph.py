@@ -9,6 +9,7 @@ from qgis.PyQt.QtGui import QColor
 
 from stefaland_plugin.hydrograph import (
     PREDICTED_COLOR,
+    SPREAD_COLOR,
     Hydrograph,
     HydrographWidget,
     date_ticks,
@@ -75,3 +76,40 @@ def test_in_sample_scores_say_so_with_the_out_of_fold_nse():
     assert "In-sample" not in text and "held out" in text
     text = "\n".join(describe_prediction({"imputed": [], "has_observations": True}, lambda s: s))
     assert "may be in-sample" in text  # an adapter without a record: never silently out-of-sample
+
+
+def test_read_prediction_csv_with_the_member_spread(tmp_path):
+    path = tmp_path / "p.csv"
+    path.write_text("date,streamflow_pred,member_spread_p10,member_spread_p90,streamflow_obs\n"
+                    "1990-01-01,1.5,1.2,1.9,1.2\n1990-01-02,2.0,,,\n")
+    data = read_prediction_csv(path)
+    assert data.predicted == [1.5, 2.0] and data.observed == [1.2, None]
+    assert data.spread_low == [1.2, None] and data.spread_high == [1.9, None] and data.has_spread
+    path.write_text("date,streamflow_pred,member_spread_p10,member_spread_p90\n1990-01-01,1.5,1.5,1.5\n")
+    assert not read_prediction_csv(path).has_spread  # an ensemble of one: no band
+    path.write_text("date,streamflow_pred\n1990-01-01,1.5\n")  # an old CSV
+    data = read_prediction_csv(path)
+    assert data.spread_low == [] and not data.has_spread and data.predicted == [1.5]
+
+
+def _spread_pixels(data: Hydrograph, tmp_path, name: str) -> int:
+    widget = HydrographWidget()
+    widget.resize(460, 280)
+    widget.set_hydrograph(data)
+    image = widget.grab().toImage()
+    image.save(str(tmp_path / name))
+    band = QColor(SPREAD_COLOR).name()
+    return sum(image.pixelColor(x, y).name() == band for x in range(image.width()) for y in range(image.height()))
+
+
+def test_rendering_paints_the_member_spread_band_behind_the_line(qgis_app, tmp_path):
+    days = [date(1990, 1, 1) + timedelta(days=i) for i in range(730)]
+    predicted = [2.0 + math.sin(i / 40.0) for i in range(len(days))]
+    low = [p - 0.6 for p in predicted]
+    high = [p + 0.8 for p in predicted]
+    with_band = Hydrograph(days, predicted, [], "Gauge", spread_low=low, spread_high=high)
+    painted = _spread_pixels(with_band, tmp_path, "band.png")
+    assert painted > 3000  # a band of about a fifth of the plot's height over its whole width
+    no_spread = Hydrograph(days, predicted, [], "Gauge", spread_low=predicted, spread_high=predicted)
+    assert _spread_pixels(no_spread, tmp_path, "no_band.png") == 0
+    assert _spread_pixels(Hydrograph(days, predicted, [], "Gauge"), tmp_path, "old.png") == 0

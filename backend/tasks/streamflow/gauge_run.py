@@ -111,7 +111,7 @@ def _run(inputs: FinetuneInputs, out_dir: Path, adapter_path: Path, cfg: GaugeFi
     outcome = finetune_on_gauges(base, model, warmup, prepared, cfg, should_stop, report)
     summary = _summary(base, dataset, prepared, outcome, warm_path, adapter_path, started)
     meta = {key: summary[key] for key in ("gauges", "median_validation_nse", "median_validation_nse_before",
-                                          "kept_warm_start", "warm_start_adapter", "validation")}
+                                          "kept_warm_start", "warm_start_adapter", "validation", "members")}
     save_streamflow_adapter(adapter_path, model, base, HeadConfig(**adapter_cfg["head"]), warmup, meta,
                             overwrite=overwrite)
     resolved = FinetuneInputs(Path(inputs.gauges_csv).resolve(), Path(inputs.streamflow_csv).resolve(),
@@ -142,7 +142,12 @@ def _summary(base: BaseModel, dataset: UserDataset, prepared: PreparedGauges, ou
             "validation_observed_days": after.observed_days,
             "validation_nse_before": _number(before.nse), "validation_nse": _number(after.nse),
             "validation_kge": _number(after.kge)})
-    fit = outcome.fit
+    members = [{"member": m, "seed": o.seed, "best_step": o.fit.best_step, "steps_run": o.fit.steps_run,
+                "training_seconds": round(o.seconds, 1), "kept_warm_start": o.kept_warm_start,
+                "median_validation_nse_before": _number(o.median_before),
+                "median_validation_nse": _number(o.median_after),
+                "history": [[s, round(loss, 4), _number(score)] for s, loss, score in o.fit.history]}
+               for m, o in enumerate(outcome.members)]
     return {
         "adapter": str(adapter_path), "base_model": str(base.path), "base_sha256": base.sha256,
         "warm_start_adapter": str(warm_path.resolve()), "gauges": gauges, "skipped": prepared.skipped,
@@ -150,8 +155,8 @@ def _summary(base: BaseModel, dataset: UserDataset, prepared: PreparedGauges, ou
         "validation": "time split: the last part of each gauge's observed record (see validation_fraction)",
         "median_validation_nse_before": _number(FinetuneOutcome.median(outcome.before)),
         "median_validation_nse": _number(FinetuneOutcome.median(outcome.after)),
-        "kept_warm_start": outcome.kept_warm_start, "best_step": fit.best_step, "steps_run": fit.steps_run,
-        "history": [[s, round(loss, 4), _number(score)] for s, loss, score in fit.history],
+        "kept_warm_start": outcome.kept_warm_start, "members": members,
+        "best_step": [m["best_step"] for m in members], "steps_run": [m["steps_run"] for m in members],
         "encoding_seconds": round(outcome.seconds.get("encoding", 0.0), 1),
         "training_seconds": round(outcome.seconds.get("training", 0.0), 1),
         "total_seconds": round(time.monotonic() - started, 1)}
@@ -173,8 +178,16 @@ def report_markdown(summary: dict, cfg: GaugeFinetuneConfig) -> str:
         f"- Median validation NSE: {_fmt(summary['median_validation_nse'])} after, "
         f"{_fmt(summary['median_validation_nse_before'])} with the warm-start adapter"
         + (" (no fine-tuned step beat the warm start: its weights were kept)" if summary["kept_warm_start"] else ""),
-        f"- Steps run: {summary['steps_run']} (best {summary['best_step']}); training {summary['training_seconds']} s,"
-        f" encoding {summary['encoding_seconds']} s, total {summary['total_seconds']} s", "",
+        f"- Ensemble of {len(summary['members'])} member(s), fine-tuned one after the other (member m from the "
+        "warm start's member m, seed + m); the scores are those of their mean flow",
+        f"- Training {summary['training_seconds']} s, encoding {summary['encoding_seconds']} s, total "
+        f"{summary['total_seconds']} s", "",
+        "| member | seed | steps run | best step | median validation NSE before | after | training (s) |",
+        "|---|---|---|---|---|---|---|",
+        *[f"| {m['member']} | {m['seed']} | {m['steps_run']} | {m['best_step']} "
+          f"| {_fmt(m['median_validation_nse_before'])} | {_fmt(m['median_validation_nse'])}"
+          + (" (warm start kept)" if m["kept_warm_start"] else "") + f" | {m['training_seconds']} |"
+          for m in summary["members"]], "",
         "| gauge | training days | validation days | NSE before | NSE after | KGE after | given attributes "
         "(all others imputed) |",
         "|---|---|---|---|---|---|---|"]
@@ -192,9 +205,10 @@ def report_markdown(summary: dict, cfg: GaugeFinetuneConfig) -> str:
 def predict_gauges(gauges_csv: Path, forcings_dir: Path, streamflow_csv: Path | None, out_dir: Path,
                    start: str | None = None, end: str | None = None, adapter: Path | None = None,
                    model: Path | None = None, overwrite: bool = False) -> list[dict]:
-    """One CSV per gauge in ``out_dir`` (``<id>.csv``: date, streamflow_pred, streamflow_obs where observed).
+    """One CSV per gauge in ``out_dir`` (``<id>.csv``, as :meth:`StreamflowPrediction.to_csv` writes it).
 
-    Returns one dict per gauge: id, csv, n_days, nse, kge (None without observations), imputed, or error.
+    Columns: date, streamflow_pred, member_spread_p10, member_spread_p90, and streamflow_obs where observed.
+    Returns one dict per gauge: id, csv, n_days, nse, kge (None without observations), imputed, members, or error.
     """
     base = get_base_model(model)
     dataset = load_user_dataset(gauges_csv, streamflow_csv, forcings_dir, base.normalizer.vocabularies)
@@ -219,5 +233,6 @@ def prediction_row(result: StreamflowPrediction, path: Path) -> dict:
             "nse": None if result.nse is None else _number(result.nse),
             "kge": None if result.kge is None else _number(result.kge),
             "has_observations": result.streamflow_obs is not None, "imputed": result.imputed,
-            "forcing_source": result.forcing_source, "mean_flow": round(float(np.mean(result.streamflow_pred)), 4)}
+            "forcing_source": result.forcing_source, "mean_flow": round(float(np.mean(result.streamflow_pred)), 4),
+            "members": result.members}
 

@@ -2,9 +2,16 @@
 
 Training (:mod:`.train`), prediction (:mod:`.predict`) and the user fine-tune build and run their networks
 through this module; the networks themselves are defined in :mod:`.networks`.
+
+A shipped model is a :class:`StreamflowEnsemble`: members trained alike but with different seeds, sharing the
+frozen encoder (its states are computed once and every member's head runs on them). Its flow is the members'
+daily mean; the 10th-90th percentile across members is the "member spread", a sign of how much the members
+disagree, not a calibrated uncertainty interval. A single model is an ensemble of one.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -39,6 +46,58 @@ class StreamflowModel(nn.Module):
     def forward(self, x: DailyInputs) -> torch.Tensor:
         """Daily flow in mm/day (not clipped, so the loss sees negative errors too)."""
         return self.head(x) * self.flow_std + self.flow_mean
+
+
+class StreamflowEnsemble(nn.Module):
+    """Members of one network (each a :class:`StreamflowModel` with its own head and flow scaling).
+
+    The state_dict holds one head per member (``members.<m>.head...``); members share the frozen encoder's
+    states, so :meth:`member_flows` takes one set of inputs and runs every member's head on it.
+    """
+
+    def __init__(self, members: Sequence[StreamflowModel]) -> None:
+        super().__init__()
+        if not members:
+            raise ValueError("an ensemble needs at least one member")
+        if len({(m.name, m.encoder_mode) for m in members}) != 1:
+            raise ValueError("the members of an ensemble must be the same network")
+        self.members = nn.ModuleList(members)
+
+    @property
+    def name(self) -> str:
+        """The network's name (see :data:`~backend.tasks.streamflow.networks.NETWORKS`)."""
+        return self.members[0].name
+
+    @property
+    def encoder_mode(self) -> str:
+        """How the members use the encoder (the same for every member)."""
+        return self.members[0].encoder_mode
+
+    def __len__(self) -> int:
+        return len(self.members)
+
+    def member_flows(self, x: DailyInputs) -> torch.Tensor:
+        """Every member's daily flow (M, B, S) in mm/day (not clipped)."""
+        return torch.stack([member(x) for member in self.members])
+
+    def forward(self, x: DailyInputs) -> torch.Tensor:
+        """The members' mean daily flow (B, S) in mm/day (not clipped)."""
+        return self.member_flows(x).mean(0)
+
+
+def as_ensemble(model: StreamflowModel | StreamflowEnsemble) -> StreamflowEnsemble:
+    """``model`` itself if it is an ensemble, else an ensemble of that one model (sharing its weights)."""
+    return model if isinstance(model, StreamflowEnsemble) else StreamflowEnsemble([model])
+
+
+def member_spread(flows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Members' daily mean and their 10th and 90th percentiles over the first axis of ``flows`` (M, ...).
+
+    With one member all three equal its flow. The percentiles interpolate linearly between members.
+    """
+    flows = np.asarray(flows)
+    low, high = np.percentile(flows, [10.0, 90.0], axis=0)
+    return flows.mean(0), low.astype(flows.dtype), high.astype(flows.dtype)
 
 
 def assemble_inputs(model: StreamflowModel, data: StreamflowData, base: BaseModel, rows: np.ndarray,
@@ -76,15 +135,32 @@ def loc_statics(data: StreamflowData) -> int:
 
 
 @torch.no_grad()
-def predict_days(model: StreamflowModel, data: StreamflowData, base: BaseModel, rows: np.ndarray, lo: int,
-                 hi: int, warmup_days: int, chunk: int = 64) -> np.ndarray:
-    """Daily flow (len(rows), hi - lo) in mm/day, clipped at 0; the LSTM warms up on the preceding days."""
-    model.eval()
+def predict_member_days(model: StreamflowModel | StreamflowEnsemble, data: StreamflowData, base: BaseModel,
+                        rows: np.ndarray, lo: int, hi: int, warmup_days: int, chunk: int = 64) -> np.ndarray:
+    """Every member's daily flow (M, len(rows), hi - lo) in mm/day, each clipped at 0 (a model: M = 1).
+
+    The inputs (frozen encoder states included) are assembled once per chunk and shared by the members.
+    """
+    ensemble = as_ensemble(model)
+    ensemble.eval()
     start = max(0, lo - warmup_days)
     days = np.arange(start, hi)
     out = []
     for k in range(0, len(rows), chunk):
         part = rows[k : k + chunk]
-        sim = model(assemble_inputs(model, data, base, part, np.broadcast_to(days, (len(part), len(days)))))
-        out.append(sim[:, lo - start :].clamp(min=0).numpy())
-    return np.concatenate(out) if out else np.zeros((0, hi - lo))
+        part_days = np.broadcast_to(days, (len(part), len(days)))
+        if ensemble.encoder_mode == "trainable_random":  # each member has its own encoder
+            sim = torch.stack([m(assemble_inputs(m, data, base, part, part_days)) for m in ensemble.members])
+        else:
+            sim = ensemble.member_flows(assemble_inputs(ensemble.members[0], data, base, part, part_days))
+        out.append(sim[:, :, lo - start :].clamp(min=0).numpy())
+    return np.concatenate(out, axis=1) if out else np.zeros((len(ensemble), 0, hi - lo))
+
+
+def predict_days(model: StreamflowModel | StreamflowEnsemble, data: StreamflowData, base: BaseModel,
+                 rows: np.ndarray, lo: int, hi: int, warmup_days: int, chunk: int = 64) -> np.ndarray:
+    """Daily flow (len(rows), hi - lo) in mm/day: the members' mean of their flows clipped at 0.
+
+    The LSTM warms up on the preceding days. A single model gives its own clipped flow.
+    """
+    return predict_member_days(model, data, base, rows, lo, hi, warmup_days, chunk).mean(0)

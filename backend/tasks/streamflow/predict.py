@@ -1,7 +1,9 @@
 """Daily streamflow for any location with forcings: CAMELS basins, user gauges or drawn polygons.
 
 Missing static attributes are imputed by the base model (and reported); the frozen encoder runs only on
-the windows the requested period (plus LSTM warm-up) needs.
+the windows the requested period (plus LSTM warm-up) needs, once, and every member of the ensemble runs its
+head on those states. The prediction is the members' daily mean; the members' 10th-90th percentile is the
+"member spread" (how much members trained with different seeds disagree; not a calibrated interval).
 """
 
 from __future__ import annotations
@@ -24,13 +26,17 @@ from backend.model.encoder_states import window_grid
 from backend.model.imputation import impute_attributes, location_from_values
 from backend.model.inputs import make_batch
 from backend.model.locations import RawLocation, camels_location_inputs
-from backend.tasks.streamflow.model import StreamflowModel
+from backend.tasks.streamflow.model import StreamflowEnsemble, StreamflowModel, as_ensemble, member_spread
 from backend.tasks.streamflow.networks import DailyInputs
 
 
 @dataclass
 class StreamflowPrediction:
-    """A predicted hydrograph and, where observations exist, its skill."""
+    """A predicted hydrograph (the members' mean), the members' spread and, where observations exist, its skill.
+
+    ``member_spread_p10``/``member_spread_p90``: the 10th and 90th percentile across the ensemble's members,
+    day by day (None: taken as the prediction itself, as for an ensemble of one). ``members``: how many.
+    """
 
     location_id: str
     dates: np.ndarray
@@ -41,15 +47,24 @@ class StreamflowPrediction:
     imputed: list[str] = field(default_factory=list)
     forcing_source: str = ""
     observation_source: str = ""
+    member_spread_p10: np.ndarray | None = None
+    member_spread_p90: np.ndarray | None = None
+    members: int = 1
 
     def to_csv(self) -> str:
-        """CSV text with ``date, streamflow_pred`` (mm/day) and ``streamflow_obs`` when observed."""
+        """CSV text: ``date, streamflow_pred, member_spread_p10, member_spread_p90`` (mm/day), ``streamflow_obs``.
+
+        ``streamflow_obs`` only when observed.
+        """
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         has_obs = self.streamflow_obs is not None
-        writer.writerow(["date", "streamflow_pred"] + (["streamflow_obs"] if has_obs else []))
+        low = self.streamflow_pred if self.member_spread_p10 is None else self.member_spread_p10
+        high = self.streamflow_pred if self.member_spread_p90 is None else self.member_spread_p90
+        writer.writerow(["date", "streamflow_pred", "member_spread_p10", "member_spread_p90"]
+                        + (["streamflow_obs"] if has_obs else []))
         for k, day in enumerate(self.dates):
-            row = [str(day), f"{self.streamflow_pred[k]:.4f}"]
+            row = [str(day), f"{self.streamflow_pred[k]:.4f}", f"{low[k]:.4f}", f"{high[k]:.4f}"]
             if has_obs:
                 obs = self.streamflow_obs[k]
                 row.append("" if np.isnan(obs) else f"{obs:.4f}")
@@ -58,9 +73,14 @@ class StreamflowPrediction:
 
 
 @torch.no_grad()
-def predict_location(base: BaseModel, model: StreamflowModel, location: RawLocation, start: str, end: str,
-                     warmup_days: int, observed: np.ndarray | None = None) -> StreamflowPrediction:
-    """Predict daily flow from ``start`` to ``end`` for a location with forcings (raw physical units)."""
+def predict_location(base: BaseModel, model: StreamflowModel | StreamflowEnsemble, location: RawLocation,
+                     start: str, end: str, warmup_days: int,
+                     observed: np.ndarray | None = None) -> StreamflowPrediction:
+    """Predict daily flow from ``start`` to ``end`` for a location with forcings (raw physical units).
+
+    The encoder runs once; every member's head runs on its states. NSE/KGE score the members' mean.
+    """
+    ensemble = as_ensemble(model)
     if location.forcings_raw is None or location.dates is None:
         raise ValueError(f"{location.location_id}: streamflow needs daily forcings; none were given")
     dates = location.dates
@@ -80,7 +100,7 @@ def predict_location(base: BaseModel, model: StreamflowModel, location: RawLocat
     grid = window_grid(len(dates), cfg.patch_days, cfg.window_patches)
     needed = np.unique(grid.day_window[days])
     states = None
-    if model.encoder_mode == "frozen_pretrained":
+    if ensemble.encoder_mode == "frozen_pretrained":
         batch = make_batch(data, np.zeros(len(needed), dtype=np.int64), grid.starts[needed], cfg.patch_days,
                            cfg.window_patches)
         encoded = base.model.encode(batch, Visibility.everything_observed(batch)).time
@@ -90,18 +110,19 @@ def predict_location(base: BaseModel, model: StreamflowModel, location: RawLocat
                          torch.from_numpy(grid.day_patch[days])].unsqueeze(0)
     forcings = torch.from_numpy(data.forcings[0, days])
     statics = torch.from_numpy(data.statics[:1])
-    model.eval()
-    flow = _run_segments(model, states[0] if states is not None else None, forcings, statics, lo - first,
-                         warmup_days).clamp(min=0).numpy()
+    ensemble.eval()
+    flows = _run_segments(ensemble, states[0] if states is not None else None, forcings, statics, lo - first,
+                          warmup_days).clamp(min=0).numpy()
+    flow, low, high = member_spread(flows)
     obs = observed[lo:hi] if observed is not None else None
     has_obs = obs is not None and int((~np.isnan(obs)).sum()) >= 2
     return StreamflowPrediction(
         location.location_id, dates[lo:hi], flow, obs if has_obs else None,
         nse(obs, flow) if has_obs else None, kge(obs, flow) if has_obs else None,
-        filled.imputed, "")
+        filled.imputed, "", member_spread_p10=low, member_spread_p90=high, members=len(ensemble))
 
 
-def _run_segments(model: StreamflowModel, states: torch.Tensor | None, forcings: torch.Tensor,
+def _run_segments(model: StreamflowEnsemble, states: torch.Tensor | None, forcings: torch.Tensor,
                   statics: torch.Tensor, first_output: int, warmup_days: int,
                   segment_days: int = 1095) -> torch.Tensor:
     """Run the recurrent head over a long record as a batch of segments, each with its own warm-up.
@@ -109,6 +130,7 @@ def _run_segments(model: StreamflowModel, states: torch.Tensor | None, forcings:
     Each segment of ``segment_days`` output days starts ``warmup_days`` earlier from a zero state, as
     in training; running the segments side by side turns one long sequential pass into a short batched
     one (a 35-year record: 12 segments of about 3.5 years instead of 12,784 sequential steps).
+    Returns every member's flow (M, days), not clipped.
     """
     total = forcings.shape[0]
     starts = list(range(first_output, total, segment_days))
@@ -122,12 +144,13 @@ def _run_segments(model: StreamflowModel, states: torch.Tensor | None, forcings:
 
     inputs = DailyInputs(stack(states) if states is not None else None, stack(forcings),
                          statics.expand(len(spans), -1))
-    out = model(inputs)
-    return torch.cat([out[k, p + (mid - lo):] for k, ((lo, mid, _), p) in enumerate(zip(spans, pad, strict=True))])
+    out = model.member_flows(inputs)  # (M, segments, length)
+    return torch.cat([out[:, k, p + (mid - lo):] for k, ((lo, mid, _), p) in enumerate(zip(spans, pad, strict=True))],
+                     dim=1)
 
 
-def predict_camels_basin(base: BaseModel, model: StreamflowModel, gauge_id: str, start: str, end: str,
-                         warmup_days: int, catalogue: BasinCatalogue | None = None) -> StreamflowPrediction:
+def predict_camels_basin(base: BaseModel, model: StreamflowModel | StreamflowEnsemble, gauge_id: str, start: str,
+                         end: str, warmup_days: int, catalogue: BasinCatalogue | None = None) -> StreamflowPrediction:
     """Predict a CAMELS basin from its Daymet forcings and attributes; observed flow added when it exists."""
     from backend.data.basin_arrays import load_basin_arrays
 

@@ -19,7 +19,7 @@ from backend.model.imputation import impute_attributes, location_from_values
 from backend.model.inputs import LocationData
 from backend.model.locations import RawLocation
 from backend.tasks.streamflow.data import StreamflowData
-from backend.tasks.streamflow.model import StreamflowModel
+from backend.tasks.streamflow.model import StreamflowEnsemble, StreamflowModel
 from backend.tasks.streamflow.predict import StreamflowPrediction, predict_location
 
 #: fewest observed days a gauge's validation part needs for an NSE
@@ -151,8 +151,8 @@ def prepare_gauges(base: BaseModel, dataset: UserDataset, validation_fraction: f
     return PreparedGauges(StreamflowData(locations, flow, grid), splits, imputed, given, sources, skipped)
 
 
-def predict_user_gauge(base: BaseModel, model: StreamflowModel, dataset: UserDataset, gauge_id: str,
-                       start: str | None, end: str | None, warmup_days: int) -> StreamflowPrediction:
+def predict_user_gauge(base: BaseModel, model: StreamflowModel | StreamflowEnsemble, dataset: UserDataset,
+                       gauge_id: str, start: str | None, end: str | None, warmup_days: int) -> StreamflowPrediction:
     """Predict one user gauge from its forcings.
 
     ``start``/``end`` default to its forcing record (after ``warmup_days``). Observed flow, when the dataset has

@@ -6,6 +6,11 @@ are computed once, without gradients, and it is not part of the trained module).
 validation part (:mod:`backend.tasks.streamflow.user_data`). If no fine-tuned step beats the warm start on
 validation, the warm-start weights are kept (and the report says so).
 
+An ensemble adapter is fine-tuned member by member: member m warm-starts from the warm-start adapter's member
+m and trains with seed ``seed + m`` (batches and dropout); each member keeps its warm-start weights on its own
+if no step beat them. The scores before and after are those of the ensemble (the members' mean flow). The time
+cap ``max_seconds`` is shared by the members (each gets an equal part), so a run takes no longer than before.
+
 Outputs in the user's folder: ``streamflow_adapter.pt`` (written atomically, only once training is done: an
 interrupted run leaves no adapter or the previous complete one), then ``config.yaml``, ``report.json`` and
 ``report.md``. The bundled model folder is never written to.
@@ -14,6 +19,7 @@ interrupted run leaves no adapter or the previous complete one), then ``config.y
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -25,7 +31,13 @@ from backend.core import progress as progress_module
 from backend.core.metrics import kge, nse
 from backend.model.checkpoint import BaseModel
 from backend.model.encoder_states import encode_records
-from backend.tasks.streamflow.model import StreamflowModel, assemble_inputs, predict_days
+from backend.tasks.streamflow.model import (
+    StreamflowEnsemble,
+    StreamflowModel,
+    as_ensemble,
+    assemble_inputs,
+    predict_days,
+)
 from backend.tasks.streamflow.user_data import PreparedGauges, sequence_start
 from backend.training.fit import FitConfig, FitResult, fit
 from backend.training.nse_loss import masked_nse_loss, nse_weights
@@ -37,8 +49,9 @@ Report = Callable[[float, str], None]
 class GaugeFinetuneConfig:
     """Settings of a fine-tune on user gauges.
 
-    Sized so ten gauges finish in well under 3 minutes on 2 CPU cores; ``max_seconds`` caps the fit (seconds).
-    The resolved values are saved as ``config.yaml`` next to the adapter.
+    Sized so ten gauges finish in well under 3 minutes on 2 CPU cores; ``max_seconds`` caps the fit (seconds,
+    shared equally by an ensemble's members). ``seed`` is member 0's; member m uses ``seed + m``. The resolved
+    values are saved as ``config.yaml`` next to the adapter.
     """
 
     steps: int = 400
@@ -64,14 +77,30 @@ class GaugeScore:
 
 
 @dataclass
+class MemberOutcome:
+    """What the fine-tune did to one member: its seed, fit, median validation NSE before/after, and time."""
+
+    seed: int
+    fit: FitResult
+    median_before: float
+    median_after: float
+    kept_warm_start: bool
+    seconds: float
+
+
+@dataclass
 class FinetuneOutcome:
-    """What a fine-tune did: scores before (warm start) and after, the fit, and timings."""
+    """What a fine-tune did: the ensemble's scores before (warm start) and after, each member's fit, timings."""
 
     before: dict[str, GaugeScore]
     after: dict[str, GaugeScore]
-    fit: FitResult
-    kept_warm_start: bool
+    members: list[MemberOutcome]
     seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def kept_warm_start(self) -> bool:
+        """True when no member's fine-tuned step beat its warm start (every member kept its weights)."""
+        return all(m.kept_warm_start for m in self.members)
 
     @staticmethod
     def median(scores: dict[str, GaugeScore]) -> float:
@@ -94,7 +123,7 @@ def progress_span(lo: float, hi: float) -> Iterator[None]:
         progress_module.PROGRESS_CALLBACK = outer
 
 
-def validation_scores(model: StreamflowModel, prepared: PreparedGauges, base: BaseModel,
+def validation_scores(model: StreamflowModel | StreamflowEnsemble, prepared: PreparedGauges, base: BaseModel,
                       warmup_days: int) -> dict[str, GaugeScore]:
     """NSE/KGE of every gauge on its validation part (one pass over the span of all validation parts)."""
     data, ids = prepared.data, list(prepared.splits)
@@ -110,16 +139,19 @@ def validation_scores(model: StreamflowModel, prepared: PreparedGauges, base: Ba
     return out
 
 
-def finetune_on_gauges(base: BaseModel, model: StreamflowModel, warmup_days: int, prepared: PreparedGauges,
-                       cfg: GaugeFinetuneConfig, should_stop: Callable[[], bool] | None = None,
+def finetune_on_gauges(base: BaseModel, model: StreamflowModel | StreamflowEnsemble, warmup_days: int,
+                       prepared: PreparedGauges, cfg: GaugeFinetuneConfig,
+                       should_stop: Callable[[], bool] | None = None,
                        report: Report | None = None) -> FinetuneOutcome:
-    """Train ``model`` (a warm-started frozen-encoder network) in place on the prepared gauges.
+    """Train ``model`` (a warm-started frozen-encoder network or ensemble) in place on the prepared gauges.
 
-    ``should_stop`` is polled every step (True stops early, keeping the best weights; raising, e.g.
-    KeyboardInterrupt, aborts). The base model is only read.
+    Every member is fine-tuned in turn (member m with seed ``cfg.seed + m`` and ``cfg.max_seconds / M``); the
+    encoder states are computed once for all of them. ``should_stop`` is polled every step (True stops early,
+    keeping the best weights; raising, e.g. KeyboardInterrupt, aborts). The base model is only read.
     """
-    if model.encoder_mode != "frozen_pretrained":
-        raise ValueError(f"only frozen-encoder networks can be fine-tuned on gauges, not {model.name!r}")
+    ensemble = as_ensemble(model)
+    if ensemble.encoder_mode != "frozen_pretrained":
+        raise ValueError(f"only frozen-encoder networks can be fine-tuned on gauges, not {ensemble.name!r}")
     report = report or (lambda fraction, message: None)
     seconds: dict[str, float] = {}
     data = prepared.data
@@ -129,6 +161,28 @@ def finetune_on_gauges(base: BaseModel, model: StreamflowModel, warmup_days: int
         with progress_span(0.03, 0.08):
             data.states = encode_records(base, data.locations, label="encoding gauges")
     seconds["encoding"] = time.monotonic() - start
+    report(0.09, "scoring the warm start on the validation parts")
+    before = validation_scores(ensemble, prepared, base, warmup_days)
+    n = len(ensemble)
+    members = []
+    start = time.monotonic()
+    for m, member in enumerate(ensemble.members):
+        lo, hi = 0.1 + 0.85 * m / n, 0.1 + 0.85 * (m + 1) / n
+        if n > 1:
+            report(lo, f"fine-tuning member {m + 1} of {n}")
+        member_cfg = dataclasses.replace(cfg, seed=cfg.seed + m, max_seconds=cfg.max_seconds / n)
+        with progress_span(lo, hi):
+            members.append(_finetune_member(base, member, warmup_days, prepared, member_cfg, should_stop))
+    seconds["training"] = time.monotonic() - start
+    after = validation_scores(ensemble, prepared, base, warmup_days)
+    ensemble.eval()
+    return FinetuneOutcome(before, after, members, seconds)
+
+
+def _finetune_member(base: BaseModel, model: StreamflowModel, warmup_days: int, prepared: PreparedGauges,
+                     cfg: GaugeFinetuneConfig, should_stop: Callable[[], bool] | None) -> MemberOutcome:
+    """Fine-tune one member in place (encoder states already computed); keeps its warm start if nothing beat it."""
+    data = prepared.data
     ids = list(prepared.splits)
     splits = [prepared.splits[g] for g in ids]
     rows = data.rows(ids)
@@ -152,23 +206,20 @@ def finetune_on_gauges(base: BaseModel, model: StreamflowModel, warmup_days: int
         in_train = torch.from_numpy((target_days >= train_lo[pick]) & (target_days < train_hi[pick]))
         return masked_nse_loss(prediction, target, weights[pick], in_train)
 
-    report(0.09, "scoring the warm start on the validation parts")
-    before = validation_scores(model, prepared, base, warmup_days)
+    was = FinetuneOutcome.median(validation_scores(model, prepared, base, warmup_days))
     warm_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
     fit_cfg = FitConfig(steps=cfg.steps, learning_rate=cfg.learning_rate, weight_decay=cfg.weight_decay,
                         validate_every=cfg.validate_every, patience=cfg.patience, seed=cfg.seed,
                         max_seconds=cfg.max_seconds)
     start = time.monotonic()
-    with progress_span(0.1, 0.95):
-        result = fit(model, loss_on_batch,
-                     lambda: FinetuneOutcome.median(validation_scores(model, prepared, base, warmup_days)),
-                     fit_cfg, label="fine-tune on gauges", should_stop=should_stop)
-    seconds["training"] = time.monotonic() - start
-    after = validation_scores(model, prepared, base, warmup_days)
-    was, now = FinetuneOutcome.median(before), FinetuneOutcome.median(after)
+    result = fit(model, loss_on_batch,
+                 lambda: FinetuneOutcome.median(validation_scores(model, prepared, base, warmup_days)),
+                 fit_cfg, label="fine-tune on gauges", should_stop=should_stop)
+    seconds = time.monotonic() - start
+    now = FinetuneOutcome.median(validation_scores(model, prepared, base, warmup_days))
     kept = bool(np.isfinite(was) and not now > was)
     if kept:
         model.load_state_dict(warm_state)
-        after = before
+        now = was
     model.eval()
-    return FinetuneOutcome(before, after, result, kept, seconds)
+    return MemberOutcome(cfg.seed, result, was, now, kept, seconds)

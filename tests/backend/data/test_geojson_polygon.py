@@ -67,7 +67,7 @@ def test_predict_polygon_uses_its_attributes_and_area_and_imputes_the_rest(tmp_p
     assert main(["predict", "--polygon", str(path), "--start", "1995-01-01", "--end", "1995-03-31",
                  "--out", str(out)]) == 0
     rows = list(csv.DictReader(out.open()))
-    assert len(rows) == 90 and list(rows[0]) == ["date", "streamflow_pred"]
+    assert len(rows) == 90 and list(rows[0]) == ["date", "streamflow_pred", "member_spread_p10", "member_spread_p90"]
     assert all(float(r["streamflow_pred"]) >= 0 for r in rows)
     printed = capsys.readouterr().out
     given = next(line for line in printed.splitlines() if line.startswith("attributes given"))

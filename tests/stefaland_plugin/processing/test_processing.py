@@ -98,7 +98,7 @@ def test_predict_polygon_streamflow_gives_every_polygon_a_hydrograph(stefaland_p
               "OUTPUT_CSV": str(tmp_path / "polygons.csv"), "OUTPUT": "memory:"}
     result = processing.run("stefaland:predict_polygon_streamflow", params)
     lines = (tmp_path / "polygons.csv").read_text().splitlines()
-    assert lines[0] == "location,date,streamflow_pred"
+    assert lines[0] == "location,date,streamflow_pred,member_spread_p10,member_spread_p90"
     assert len(lines) == 1 + 2 * 365  # the polygon without geometry is reported and skipped
     assert {line.split(",")[0] for line in lines[1:]} == {"upper", "lower"}
     out = {f["sf_location"]: f for f in result["OUTPUT"].getFeatures()}

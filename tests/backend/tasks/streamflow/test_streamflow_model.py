@@ -227,3 +227,38 @@ def test_worker_location_predictions_say_where_forcings_came_from(models: dict, 
     assert streamflow_service.validate_request(parse_params("validate_gauges",
         {"gauges_csv": str(example["gauges"]), "streamflow_csv": str(example["streamflow"]),
          "forcings_dir": str(example["forcings"]), "model": str(models["base"])}), lambda f, m: None)["problems"] == []
+
+
+def test_finetune_of_an_ensemble_adapter_fine_tunes_every_member(models: dict, example: dict,
+                                                                  tmp_path: Path) -> None:
+    from backend.tasks.streamflow.model import StreamflowEnsemble
+
+    base = load_base_model(models["base"])
+    warm_single, _, _ = load_streamflow_adapter(models["warm"], base)
+    head = HeadConfig(lstm_hidden=8, adapter_hidden=8, dropout=0.0)
+    members = []
+    for seed in range(3):
+        torch.manual_seed(10 + seed)
+        members.append(StreamflowModel("stefaland", base, len(input_static_names(Kind.NUMERIC)), head, 1.0, 1.0))
+    warm = save_streamflow_adapter(tmp_path / "warm_ensemble.pt", StreamflowEnsemble(members), base, head, 30, {})
+    fractions: list[float] = []
+    summary = run_finetune(FinetuneInputs(example["gauges"], example["streamflow"], example["forcings"],
+                                          models["base"], warm), tmp_path / "out", CFG,
+                           report=lambda f, m: fractions.append(f))
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    model, cfg, meta = load_streamflow_adapter(tmp_path / "out" / ADAPTER_NAME, base)
+    assert len(model) == 3 and cfg["members"] == 3 and len(warm_single) == 1
+    assert [m["seed"] for m in meta["members"]] == [CFG.seed, CFG.seed + 1, CFG.seed + 2]
+    assert [m["member"] for m in summary["members"]] == [0, 1, 2] and len(summary["best_step"]) == 3
+    for m, member in enumerate(model.members):  # member m started from the warm start's member m
+        got = member.state_dict()
+        distance = [sum(float((w.state_dict()[k] - got[k]).abs().sum()) for k in got) for w in members]
+        assert int(np.argmin(distance)) == m
+        assert (distance[m] == 0.0) == meta["members"][m]["kept_warm_start"]
+    rows = predict_gauges(example["gauges"], example["forcings"], example["streamflow"], tmp_path / "pred",
+                          "1997-06-01", "1997-06-30", adapter=tmp_path / "out" / ADAPTER_NAME, model=models["base"])
+    assert all(r["members"] == 3 for r in rows)
+    with open(rows[0]["csv"], newline="", encoding="utf-8") as handle:
+        table = list(csv.DictReader(handle))
+    assert list(table[0]) == ["date", "streamflow_pred", "member_spread_p10", "member_spread_p90", "streamflow_obs"]
+    assert all(float(r["member_spread_p10"]) <= float(r["member_spread_p90"]) for r in table)
