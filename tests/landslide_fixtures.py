@@ -84,3 +84,29 @@ def make_raster(path: Path, rows: int = 37, cols: int = 29, epsg: int | None = 3
     dataset.FlushCache()
     dataset = None
     return path
+
+
+def lsl_values(rows: int, cols: int, seed: int = 0) -> np.ndarray:
+    """(5, rows, cols) float32 covariates as :func:`make_raster` writes them (band order :data:`LSL_BANDS`)."""
+    return lsl_like(rows * cols, seed).T.reshape(5, rows, cols).copy()
+
+
+def write_covariates(path: Path, values: np.ndarray, origin: tuple[float, float] = (712000.0, 9561000.0),
+                     cell: float = 10.0, epsg: int = 32717) -> Path:
+    """A float32 covariate GeoTIFF of ``values`` (5, rows, cols) in :data:`LSL_BANDS` order, every cell complete;
+    ``origin`` is the top-left corner (x, y) in ``epsg``."""
+    gdal.UseExceptions()
+    bands, rows, cols = values.shape
+    dataset = gdal.GetDriverByName("GTiff").Create(str(path), cols, rows, bands, gdal.GDT_Float32)
+    dataset.SetGeoTransform((origin[0], cell, 0.0, origin[1], 0.0, -cell))
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(epsg)
+    dataset.SetProjection(srs.ExportToWkt())
+    for b, name in enumerate(LSL_BANDS[:bands]):
+        band = dataset.GetRasterBand(b + 1)
+        band.WriteArray(values[b])
+        band.SetDescription(name)
+        band.SetNoDataValue(-9999.0)
+    dataset.FlushCache()
+    dataset = None
+    return path

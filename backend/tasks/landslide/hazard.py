@@ -6,15 +6,21 @@ Output (same size, geotransform and projection as the input):
 * band 2 ``susceptibility class``: 1 (very low) .. 5 (very high), the quintiles of the valid probabilities;
   the class breaks are stored in the dataset metadata (``CLASS_BREAKS``, JSON) and returned.
 
+The probability of a cell depends on that cell only (its own location and covariates): the same cell gets
+the same probability in any raster it is part of, whatever the raster's size or extent. The classes are
+relative to the map, by design: they are the quintiles of this map's probabilities, so the same cell can
+fall in another class in a map of a larger or different area.
+
 A GeoTIFF has one data type and one nodata value for all its bands, so both bands are float32 with nodata
 :data:`NODATA` (-9999) wherever any covariate band the model reads is nodata (or NaN).
 
-Memory is bounded by the tile size: three passes over tiles read (1) the covariate ranges, (2) the
+Memory is bounded by the tile size: three passes over tiles read (1) which cells are complete, (2) the
 probabilities, written to band 1 while a 10,000-bin histogram of them is kept, (3) band 1 back to classify
 it into band 2. The quintiles come from that histogram (exact to 1e-4). The base model's encoder runs only
-on a lattice of (elevation, slope) values at the raster centre (:class:`landslide_features.EncoderLattice`);
-the adapter and head run on every cell. The file is written to a temporary name next to ``out`` and renamed
-when complete: an error or Ctrl-C leaves no partial output.
+on fixed global nodes of (lat, lon, elevation, slope) around the cells present, each node once per run
+(:class:`landslide_features.EncoderGrid`); each cell's encoder vector is interpolated at its own lat/lon and
+covariates, and the adapter and head run on every cell. The file is written to a temporary name next to
+``out`` and renamed when complete: an error or Ctrl-C leaves no partial output.
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ from backend.core.atomic_io import atomic_path
 from backend.core.errors import DataFormatError
 from backend.core.progress import ProgressBar
 from backend.data.covariate_raster import CovariateRaster, epsg_of, iter_raster_tiles, raster_size, read_raster_window
-from backend.tasks.landslide.features import EncoderLattice, to_latlon
+from backend.tasks.landslide.features import EncoderGrid, to_latlon
 from backend.tasks.landslide.model import LandslideModel, torch_threads
 
 NODATA = -9999.0
@@ -52,9 +58,11 @@ OUTPUT_SUFFIXES = (".tif", ".tiff")
 class HazardResult:
     """What a hazard-map run wrote and how long it took.
 
-    The file, the class breaks (6 edges: min, 4 quintiles, max), valid and total cells, CRS, the run time in
-    seconds, the encoder lattice size, tile count, the raster centre (lat, lon, degrees) the encoder lattice was
-    computed at, and the seconds spent in each phase.
+    The file, the class breaks (6 edges: min, 4 quintiles, max; relative to this map), valid and total cells,
+    CRS, the run time in seconds, how many encoder nodes were encoded (``lattice_points``; 0 from scratch) at
+    how many distinct (lat, lon) nodes, the tile count, the lat/lon bounds of the valid cells
+    (``(lat_min, lon_min, lat_max, lon_max)``, degrees; each cell is encoded at its own location; None from
+    scratch, which uses no location) and the seconds spent in each phase.
     """
 
     out_tif: Path
@@ -65,7 +73,8 @@ class HazardResult:
     seconds: float
     lattice_points: int
     tiles: int
-    centre_latlon: tuple[float, float] = (float("nan"), float("nan"))
+    location_nodes: int = 0
+    latlon_bounds: tuple[float, float, float, float] | None = None
     phases: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
@@ -73,7 +82,8 @@ class HazardResult:
         return {"out_tif": str(self.out_tif), "breaks": self.breaks, "classes": list(CLASS_NAMES),
                 "n_valid": self.n_valid, "n_cells": self.n_cells, "crs": self.crs, "seconds": round(self.seconds, 3),
                 "lattice_points": self.lattice_points, "tiles": self.tiles,
-                "centre_latlon": list(self.centre_latlon),
+                "location_nodes": self.location_nodes,
+                "latlon_bounds": None if self.latlon_bounds is None else list(self.latlon_bounds),
                 "phases": {k: round(v, 3) for k, v in self.phases.items()}}
 
 
@@ -149,11 +159,23 @@ def tile_windows(rows: int, cols: int, tile: int) -> Iterator[tuple[int, int, in
             yield row0, col0, min(tile, rows - row0), min(tile, cols - col0)
 
 
-def _probabilities(model: LandslideModel, lattice: EncoderLattice | None, cells: np.ndarray) -> np.ndarray:
+def cell_latlon(window: CovariateRaster) -> np.ndarray:
+    """(rows * cols, 2) lat, lon (degrees, WGS84) of the centres of a window's cells, row by row."""
+    x0, dx, rx, y0, ry, dy = window.geotransform
+    rows, cols = window.values.shape[1:]
+    row, col = np.meshgrid(np.arange(rows, dtype=np.float64) + 0.5, np.arange(cols, dtype=np.float64) + 0.5,
+                           indexing="ij")
+    x, y = x0 + col * dx + row * rx, y0 + col * ry + row * dy
+    return to_latlon(x.ravel(), y.ravel(), window.crs_wkt)
+
+
+def _probabilities(model: LandslideModel, grid: EncoderGrid | None, cells: np.ndarray,
+                   latlon: np.ndarray | None) -> np.ndarray:
     out = np.empty(len(cells), np.float32)
     for start in range(0, len(cells), CHUNK_CELLS):
         part = cells[start:start + CHUNK_CELLS]
-        out[start:start + len(part)] = model.probability(part, model.states_from_lattice(lattice, part))
+        where = None if latlon is None else latlon[start:start + CHUNK_CELLS]
+        out[start:start + len(part)] = model.probability(part, model.states_from_grid(grid, part, where))
     return out
 
 
@@ -201,7 +223,11 @@ def write_hazard_map(raster: Path, out: Path, model: LandslideModel, tile: int =
     """Map landslide probability and susceptibility class of every cell of ``raster`` into ``out``.
 
     ``threads``: torch threads while mapping (restored afterwards). One by default: on the 2-core machine,
-    shared with other work, two threads made the encoder lattice 2x and the cell pass up to 5x slower.
+    shared with other work, two threads made the encoder 2x and the cell pass up to 5x slower.
+
+    Each cell's probability depends on its own location and covariates only; the classes are the quintiles
+    of this map. The encoder runs once per node of the fixed grid around the cells present, so its cost grows
+    with the mapped area and terrain (1,689 nodes, about 4 s on 2 cores, for the 4 x 4 km of ta.tif).
 
     Raises DataFormatError for a raster without a projected metric CRS or without a band the model needs
     (naming the band and the file), ValueError if ``out`` is the input or not a .tif.
@@ -218,16 +244,12 @@ def _write_hazard_map(raster: Path, out: Path, model: LandslideModel, tile: int)
     crs = check_projected(raster, header.crs_wkt)
     bands = band_indices(raster, header.band_names, model.config.covariates)
     phases = {"checks": time.perf_counter() - start}
-    ranges, n_valid = scan_ranges(raster, bands, model.config.covariates, tile)
+    _, n_valid = scan_ranges(raster, bands, model.config.covariates, tile)
     phases["scan"] = time.perf_counter() - start - sum(phases.values())
     if n_valid == 0:
         raise DataFormatError(raster, "no cell has every covariate (all nodata)")
-    x0, dx, rx, y0, ry, dy = header.geotransform
-    cx, cy = x0 + dx * cols / 2 + rx * rows / 2, y0 + ry * cols / 2 + dy * rows / 2
-    lat, lon = to_latlon(np.array([cx]), np.array([cy]), header.crs_wkt)[0]
-    centre = (float(lat), float(lon))
-    lattice = model.lattice({n: ranges[n] for n in model.config.vocabulary.values()}, centre)
-    phases["encoder lattice"] = time.perf_counter() - start - sum(phases.values())
+    grid = model.encoder_grid()
+    low, high = np.full(2, np.inf), np.full(2, -np.inf)
     n_tiles = math.ceil(rows / tile) * math.ceil(cols / tile)
     bar = ProgressBar("hazard map", 2 * n_tiles)
     histogram = np.zeros(HISTOGRAM_BINS, np.int64)
@@ -236,20 +258,27 @@ def _write_hazard_map(raster: Path, out: Path, model: LandslideModel, tile: int)
         try:
             for done, (row0, col0, window) in enumerate(iter_raster_tiles(raster, tile), start=1):
                 cells, valid = _cells(window, bands)
+                latlon = None
+                if grid is not None and valid.any():
+                    latlon = cell_latlon(window)[valid.ravel()]
+                    low, high = np.minimum(low, latlon.min(axis=0)), np.maximum(high, latlon.max(axis=0))
                 probability = np.full(valid.size, NODATA, np.float32)
-                probability[valid.ravel()] = _probabilities(model, lattice, cells[valid.ravel()])
+                probability[valid.ravel()] = _probabilities(model, grid, cells[valid.ravel()], latlon)
                 histogram += np.bincount(np.minimum((probability[valid.ravel()] * HISTOGRAM_BINS).astype(np.int64),
                                                     HISTOGRAM_BINS - 1), minlength=HISTOGRAM_BINS)
                 dataset.GetRasterBand(1).WriteArray(probability.reshape(valid.shape), col0, row0)
                 bar.update(done, "probability")
             breaks = [round(b, 6) for b in quantile_breaks(histogram)]  # as stored in the metadata
+            encoder = grid.encode_seconds if grid is not None else 0.0
+            phases["encoder nodes"] = encoder
             phases["probabilities"] = time.perf_counter() - start - sum(phases.values())
             for done, (row0, col0, nrows, ncols) in enumerate(tile_windows(rows, cols, tile), start=n_tiles + 1):
                 probability = dataset.GetRasterBand(1).ReadAsArray(col0, row0, ncols, nrows)
                 dataset.GetRasterBand(2).WriteArray(classify(probability, breaks), col0, row0)
                 bar.update(done, "classes")
             dataset.SetMetadata({"CLASS_BREAKS": json.dumps(breaks),
-                                 "CLASS_METHOD": "quantile (quintiles of the valid probabilities)",
+                                 "CLASS_METHOD": "quantile (quintiles of the valid probabilities of this map: "
+                                                 "relative to the map; the probabilities are not)",
                                  "CLASS_NAMES": json.dumps(list(CLASS_NAMES)),
                                  "LANDSLIDE_MODEL": "from scratch" if model.config.from_scratch else "StefaLand",
                                  "BASE_MODEL_SHA256": model.base.sha256 if model.base is not None else "",
@@ -259,5 +288,7 @@ def _write_hazard_map(raster: Path, out: Path, model: LandslideModel, tile: int)
             dataset = None  # closes the file before it is renamed (or removed on an error)
         bar.close()
     phases["classes + write"] = time.perf_counter() - start - sum(phases.values())
+    bounds = None if grid is None else (float(low[0]), float(low[1]), float(high[0]), float(high[1]))
     return HazardResult(out, breaks, n_valid, rows * cols, crs, time.perf_counter() - start,
-                        lattice.points if lattice is not None else 0, n_tiles, centre, phases)
+                        grid.nodes if grid is not None else 0, n_tiles, grid.location_nodes if grid is not None else 0,
+                        bounds, phases)

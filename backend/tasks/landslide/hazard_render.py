@@ -15,7 +15,10 @@ CLASS_COLOURS = ("#1a9641", "#a6d96a", "#ffffbf", "#fdae61", "#d7191c")
 
 
 def render_png(tif: Path, png: Path, title: str) -> Path:
-    """Two panels in map coordinates (km): probability 0-1 with a colour bar and the five classes."""
+    """Two panels in map coordinates (km): probability 0-1 with a colour bar and the five classes.
+
+    The classes are the quintiles of this map's probabilities (relative to the map); the probabilities are not.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -43,7 +46,7 @@ def render_png(tif: Path, png: Path, title: str) -> Path:
     labels = [f"{name}\n{breaks[k]:.2f}–{breaks[k + 1]:.2f}" if len(breaks) == 6 else name
               for k, name in enumerate(CLASS_NAMES)]
     bar.ax.set_yticklabels(labels, fontsize=8)
-    axes[1].set_title("Susceptibility class (quintiles)")
+    axes[1].set_title("Susceptibility class (quintiles of this map)")
     for ax in axes:
         ax.set_xlabel(f"easting (km, {crs})")
         ax.set_ylabel("northing (km)")

@@ -15,9 +15,10 @@ From-scratch variant (``from_scratch=True``): the same adapter and head, with a 
 trainable two-layer MLP of the z-scored covariates in place of ``s`` (no base model at all).
 
 Features of training points are exact encoder passes (:func:`landslide_features.encode_static`) at the
-centre of the training area (one lat/lon for all points); maps use the lattice interpolation of the same
-function at the raster's centre (:class:`landslide_features.EncoderLattice`). Only the adapter, head and
-(from scratch) the MLP are trained; the encoder is frozen.
+centre of the training area (one lat/lon for all points); maps interpolate the same function between fixed
+global nodes of (lat, lon, elevation, slope) at each cell's own location (:class:`landslide_features.EncoderGrid`),
+so a cell's probability does not depend on the raster it is in. Only the adapter, head and (from scratch)
+the MLP are trained; the encoder is frozen.
 """
 
 from __future__ import annotations
@@ -37,8 +38,7 @@ from backend.core.paths import MODELS_DIR
 from backend.data.landslides import LandslidePoints
 from backend.model.checkpoint import BaseModel
 from backend.tasks.landslide.features import (
-    LATTICE_NODES,
-    EncoderLattice,
+    EncoderGrid,
     camels_attributes,
     encode_static,
     match_vocabulary,
@@ -67,7 +67,9 @@ class LandslideConfig:
         from_scratch: True = no encoder features (a trainable MLP of the covariates instead).
         d_state, hidden, dropout: network widths.
         latlon: centre (degrees) of the training points: where their features were encoded.
-        lattice_nodes: lattice nodes per CAMELS attribute when mapping (see :class:`EncoderLattice`).
+        lattice_nodes: unused: the node counts of the former per-raster lattice. Maps now interpolate between
+            fixed global nodes (:class:`EncoderGrid`); kept so that adapter files that store it (the bundled
+            one does) still load.
     """
 
     covariates: list[str]
@@ -77,7 +79,7 @@ class LandslideConfig:
     hidden: int = 16
     dropout: float = 0.2
     latlon: list[float] = field(default_factory=lambda: [0.0, 0.0])
-    lattice_nodes: dict[str, int] = field(default_factory=lambda: dict(LATTICE_NODES))
+    lattice_nodes: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -141,23 +143,27 @@ class LandslideModel:
     base: BaseModel | None
     fit_result: FitResult | None = None
 
-    def states_exact(self, covariates: np.ndarray, latlon: tuple[float, float]) -> np.ndarray | None:
-        """Exact encoder vectors (n, d) of locations with these raw covariates (columns = config order)."""
+    def states_exact(self, covariates: np.ndarray, latlon: tuple[float, float] | np.ndarray) -> np.ndarray | None:
+        """Exact encoder vectors (n, d) of locations with these raw covariates (columns = config order).
+
+        ``latlon``: one (lat, lon) for every location, or (n, 2), each location's own (degrees).
+        """
         if self.config.from_scratch:
             return None
         return encode_static(self._base(), self._vocabulary_columns(covariates), np.array(latlon))
 
-    def lattice(self, ranges: dict[str, tuple[float, float]], latlon: tuple[float, float]) -> EncoderLattice | None:
-        """The encoder lattice over ``ranges`` (covariate -> (min, max)) at ``latlon`` (None from scratch)."""
+    def encoder_grid(self) -> EncoderGrid | None:
+        """A new, empty grid of encoder nodes for this model's covariates (None from scratch)."""
         if self.config.from_scratch:
             return None
-        return EncoderLattice.build(self._base(), self.config.vocabulary, ranges, latlon, self.config.lattice_nodes)
+        return EncoderGrid.for_base(self._base(), self.config.vocabulary)
 
-    def states_from_lattice(self, lattice: EncoderLattice | None, covariates: np.ndarray) -> np.ndarray | None:
-        """Interpolated encoder vectors (n, d) (None from scratch)."""
-        if lattice is None:
+    def states_from_grid(self, grid: EncoderGrid | None, covariates: np.ndarray, latlon: np.ndarray
+                         ) -> np.ndarray | None:
+        """Interpolated encoder vectors (n, d) of locations at ``latlon`` (n, 2) degrees (None from scratch)."""
+        if grid is None:
             return None
-        return lattice.interpolate({n: covariates[:, i] for i, n in enumerate(self.config.covariates)})
+        return grid.interpolate(latlon, {n: covariates[:, i] for i, n in enumerate(self.config.covariates)})
 
     @torch.no_grad()
     def probability(self, covariates: np.ndarray, states: np.ndarray | None) -> np.ndarray:
@@ -201,19 +207,17 @@ def area_centre(points: LandslidePoints) -> tuple[float, float]:
     return float(latlon[:, 0].mean()), float(latlon[:, 1].mean())
 
 
-def lattice_difference(model: LandslideModel, covariates: np.ndarray, latlon: tuple[float, float],
-                       ranges: dict[str, tuple[float, float]] | None = None) -> np.ndarray:
-    """|p(lattice features) - p(exact features)| (n,) for locations with these raw covariates.
+def grid_difference(model: LandslideModel, covariates: np.ndarray, latlon: np.ndarray) -> np.ndarray:
+    """|p(grid features) - p(exact features)| (n,) for locations with these raw covariates.
 
-    Both features are computed at ``latlon`` (degrees); the lattice spans ``ranges`` (covariate -> (min, max),
-    e.g. a raster's, as the hazard map builds it), by default the locations' own range.
+    Both features are computed at ``latlon`` ((n, 2) each location's own, or (2,) one for all, degrees): the
+    exact ones by :func:`encode_static`, the others interpolated between the fixed nodes of a fresh
+    :class:`EncoderGrid`, as the hazard map does.
     """
-    index = {n: i for i, n in enumerate(model.config.covariates)}
-    ranges = ranges or {n: (float(np.nanmin(covariates[:, index[n]])), float(np.nanmax(covariates[:, index[n]])))
-                        for n in model.config.vocabulary.values()}
+    latlon = np.broadcast_to(np.asarray(latlon, dtype=np.float64).reshape(-1, 2), (len(covariates), 2))
     exact = model.probability(covariates, model.states_exact(covariates, latlon))
-    lattice = model.lattice(ranges, latlon)
-    return np.abs(model.probability(covariates, model.states_from_lattice(lattice, covariates)) - exact)
+    grid = model.probability(covariates, model.states_from_grid(model.encoder_grid(), covariates, latlon))
+    return np.abs(grid - exact)
 
 
 # --------------------------------------------------------------------------------------------- training

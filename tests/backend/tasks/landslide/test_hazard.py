@@ -69,7 +69,8 @@ def test_output_has_the_input_grid_and_valid_values(tmp_path: Path, model, nodat
     assert breaks == pytest.approx(result.breaks, abs=1e-6) and breaks == sorted(breaks) and len(breaks) == 6
     assert breaks[0] <= valid.min() + 1e-4 and breaks[-1] >= valid.max() - 1e-4
     assert dataset.GetRasterBand(1).GetDescription() == "landslide probability"
-    assert result.crs == "EPSG:32717" and result.lattice_points > 0
+    assert result.crs == "EPSG:32717" and result.lattice_points > 0 and result.location_nodes > 0
+    assert result.to_dict()["location_nodes"] == result.location_nodes and "centre_latlon" not in result.to_dict()
     assert {p.name for p in tmp_path.iterdir()} == {"cov.tif", "susceptibility.tif"}  # no sidecar, no partial file
 
 
@@ -115,10 +116,12 @@ def test_other_projected_crs_than_the_points(tmp_path: Path, model) -> None:
     assert r_north.crs == "EPSG:32617" and r_south.crs == "EPSG:32717"
     assert osr.SpatialReference(gdal.Open(str(tmp_path / "s_north.tif")).GetProjection()).GetAuthorityCode(None) \
         == "32617"
-    assert r_north.centre_latlon == pytest.approx(r_south.centre_latlon, abs=1e-6)
-    # gdalinfo puts ta.tif's corner (711962.7, 9561011.8) at 3°58'9.80"S 79°5'27.41"W; this centre lies
-    # 182 m east and 197 m south of it (1 m = 9.04e-6 degrees there)
-    assert r_south.centre_latlon == pytest.approx((-3.96939 - 197 * 9.04e-6, -79.09095 + 182 * 9.04e-6), abs=1e-4)
+    assert r_north.latlon_bounds == pytest.approx(r_south.latlon_bounds, abs=1e-6)
+    assert r_north.location_nodes == r_south.location_nodes > 0
+    # gdalinfo puts ta.tif's corner (711962.7, 9561011.8) at 3°58'9.80"S 79°5'27.41"W; the cell centres lie
+    # 42 to 322 m east and 17 to 377 m south of it (1 m = 9.04e-6 degrees there)
+    assert r_south.latlon_bounds == pytest.approx((-3.96939 - 377 * 9.04e-6, -79.09095 + 42 * 9.04e-6,
+                                                   -3.96939 - 17 * 9.04e-6, -79.09095 + 322 * 9.04e-6), abs=1e-4)
     _, p_south, _ = _read(tmp_path / "s_south.tif")
     _, p_north, _ = _read(tmp_path / "s_north.tif")
     assert np.allclose(p_south, p_north, atol=1e-5)
