@@ -59,7 +59,7 @@ POINT_SETS: dict[str, PointFile] = {
 def load_point_set(name: str, root: Path, base_path: Path | None) -> tuple[PointSet, int]:
     """A point set with complete rows only; also returns how many rows were dropped for a missing covariate.
 
-    When a base model is given, the points carry exact encoder features at the area centre.
+    When a base model is given, the points carry exact encoder features at their own locations.
     """
     points = read_landslide_points(root / POINT_SETS[name].relative)
     covariates, names = covariate_matrix(points)
@@ -71,7 +71,7 @@ def load_point_set(name: str, root: Path, base_path: Path | None) -> tuple[Point
         base = get_base_model(base_path)
         vocabulary = match_vocabulary(names)
         columns = {n: data.covariates[:, names.index(n)] for n in vocabulary.values()}
-        data.states = encode_static(base, camels_attributes(vocabulary, columns), np.array(centre))
+        data.states = encode_static(base, camels_attributes(vocabulary, columns), latlon)
     return data, int((~keep).sum())
 
 
@@ -118,7 +118,7 @@ MODEL_NOTES: list[str] = [
     "",
     "- **StefaLand**: each point is a static-only location for the frozen base model: every forcing token "
     "masked, elevation and slope shown as the CAMELS attributes `elev_mean` (m) and `slope_mean` (tan(deg)·1000, "
-    "m/km), all other attributes masked, the location token at the area centre. Its location vector, centred "
+    "m/km), all other attributes masked, the location token at the point's own lat/lon. Its location vector, centred "
     "and divided by one common scale (statistics of the training folds), goes through the shared "
     "`ResidualAdapter` with all z-scored covariates as `extra`, then a linear head and a sigmoid. Only the "
     "adapter and head are trained (AdamW, batches of 128, early stopping on the inner validation block). The "
@@ -179,7 +179,7 @@ def run(args: argparse.Namespace) -> list[str]:
                      f"({int(points.labels.sum())} landslides, {n - int(points.labels.sum())} not; {dropped} dropped "
                      f"for a missing covariate), {len(points.names)} covariates ({', '.join(points.names)}); "
                      f"encoder sees {', '.join(f'{v}→{k}' for k, v in match_vocabulary(points.names).items())} "
-                     f"at the area centre {points.latlon[0]:.4f}, {points.latlon[1]:.4f} "
+                     f"at each point's own location (area centre {points.latlon[0]:.4f}, {points.latlon[1]:.4f}) "
                      f"(exact features, {encode_seconds:.1f} s).")
         for repetition, seed in enumerate(args.seeds):
             sizes = [int(f.test.sum()) for f in folds if f.repetition == repetition]

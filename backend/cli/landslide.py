@@ -14,7 +14,8 @@ def _hazard(args: argparse.Namespace) -> int:
     model = load_landslide_model(args.adapter, lambda: get_base_model(args.base_model))
     result = write_hazard_map(args.raster, args.out, model, tile=args.tile, threads=args.threads)
     print(f"wrote {result.out_tif}: {result.n_valid:,} of {result.n_cells:,} cells mapped, {result.crs}, "
-          f"{result.tiles} tiles, encoder lattice {result.lattice_points} points, {result.seconds:.2f} s")
+          f"{result.tiles} tiles, encoder nodes {result.lattice_points} ({result.location_nodes} lat/lon nodes), "
+          f"{result.seconds:.2f} s")
     print("class breaks (very low .. very high): " + ", ".join(f"{b:.4f}" for b in result.breaks))
     if args.png:
         from backend.tasks.landslide.hazard_render import render_png
@@ -46,8 +47,9 @@ def _train(args: argparse.Namespace) -> int:
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``hazard`` and ``landslide-train``."""
-    h = sub.add_parser("hazard", help="landslide susceptibility GeoTIFF (probability + 5 classes) of a "
-                                      "covariate raster")
+    h = sub.add_parser("hazard", help="landslide susceptibility GeoTIFF of a covariate raster: band 1 the "
+                                      "probability (a cell's own, whatever the map's extent), band 2 five "
+                                      "classes (quintiles of this map, so relative to it)")
     h.add_argument("--raster", type=Path, required=True, help="GeoTIFF of covariates, one per band, bands "
                                                               "described by name (e.g. ecuador_lsl/ta.tif)")
     h.add_argument("--out", type=Path, required=True, help="the susceptibility GeoTIFF to write")

@@ -27,7 +27,8 @@ class LandslideSusceptibilityAlgorithm(WorkerAlgorithm):
     GROUP = "Hazard"
     HELP = ("Maps landslide susceptibility from a raster of terrain covariates (one per band, as the "
             "landslide model was trained on; e.g. data/landslides/ecuador_lsl/ta.tif). Writes a GeoTIFF: "
-            "band 1 the probability 0-1, band 2 five classes (very low .. very high).")
+            "band 1 the probability 0-1 (each cell's own, whatever the map's extent), band 2 five classes "
+            "(very low .. very high: the quintiles of this map, so relative to it).")
     INPUT, OUTPUT, CLASSES = "INPUT", "OUTPUT", "CLASSES"
 
     def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:

@@ -128,7 +128,7 @@ class PointSet:
     x: np.ndarray
     y: np.ndarray
     latlon: tuple[float, float]       # area centre
-    states: np.ndarray | None = None  # (n, d) exact encoder vectors at the area centre
+    states: np.ndarray | None = None  # (n, d) exact encoder vectors, each point at its own location
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """Train a landslide adapter on a points CSV and write it with its model card (the bundling recipe).
 
-Recipe: exact encoder features of every point at the area centre; early stopping on one spatial block (one
+Recipe: exact encoder features of every point at its own location; early stopping on one spatial block (one
 of 5 k-means blocks of the coordinates) picks the number of steps; the final network is then trained on
 all points for that many steps. The card (``<adapter>.md``) records the data, covariates, steps, the base
 model's checksum and a spatially blocked CV of the same recipe (5 k-means blocks, seed 0) next to logistic
@@ -31,6 +31,7 @@ from backend.tasks.landslide.cv import (
     predict_stefaland,
     spatial_folds,
 )
+from backend.tasks.landslide.features import to_latlon
 from backend.tasks.landslide.model import (
     BUNDLE_COMMAND,
     LandslideModel,
@@ -68,7 +69,8 @@ def train_on_points(points_path: Path, base: BaseModel | None, settings: TrainSe
     x, y = points.x[keep], points.y[keep]
     centre = area_centre(points)
     model = new_model(names, base, centre, settings)
-    states = model.states_exact(covariates, centre)
+    # each point at its own location, as a hazard map encodes each cell (features.EncoderGrid)
+    states = model.states_exact(covariates, to_latlon(x, y, points.crs))
     validation = kmeans_blocks(x, y, BLOCKS, settings.fit.seed) == 0
     probe = new_model(names, base, centre, settings)
     stopped = train(probe, covariates, states, labels, validation, settings, label="early-stopping split")
@@ -127,8 +129,9 @@ def model_card(trained: TrainedAdapter, adapter_path: Path) -> str:
         f"({m['dropped_incomplete']} dropped for a missing covariate). Muenchow et al. (2012), spDataLarge (CC0).",
         f"- Covariates (network input order, z-scored with the training points' statistics): "
         f"{', '.join(m['covariates'])}. Shown to the encoder: {vocabulary} (slope degrees → m/km as "
-        "tan(deg)·1000); every other CAMELS attribute and all forcings masked; location token at the area centre "
-        f"{m['area_centre_latlon'][0]:.4f}, {m['area_centre_latlon'][1]:.4f}.",
+        "tan(deg)·1000); every other CAMELS attribute and all forcings masked; the location token is each "
+        f"point's own lat/lon (area centre {m['area_centre_latlon'][0]:.4f}, {m['area_centre_latlon'][1]:.4f}), "
+        "and a hazard map encodes each cell at its own location too.",
         f"- Training: early stopping on one of {BLOCKS} k-means blocks ({m['validation_points']} points, seed "
         f"{m['seed']}) chose {m['early_stopping_step']} steps (log-loss {m['early_stopping_log_loss']:.3f}); "
         f"the adapter was then trained on all points for {m['steps']} steps ({m['seconds']} s in all).",
