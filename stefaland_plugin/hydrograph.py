@@ -325,16 +325,21 @@ class HydrographWidget(QWidget):
             entries.append((self.tr("Observed"), OBSERVED_COLOR, 1.0))
         if data.has_spread:
             entries.append((self.tr("Member spread (10–90%)"), SPREAD_COLOR, 0.0))  # width 0: a filled swatch
-        x = plot.left()
+        x, right = plot.left(), plot.right()
+        swatch, gap = 22, 18
+        texts = sum(metrics.horizontalAdvance(label) for label, _, _ in entries)
+        if x + texts + len(entries) * (swatch + 4 + gap) - gap > right:  # too wide: a compact legend from the edge
+            x, right, swatch, gap = 4.0, self.width() - 4.0, 10, 8
         y = 4 + line + line / 2
         for label, color, width in entries:
             if width:
                 painter.setPen(QPen(color, width + 0.6))
-                painter.drawLine(QPointF(x, y), QPointF(x + 22, y))
+                painter.drawLine(QPointF(x, y), QPointF(x + swatch, y))
             else:
-                painter.fillRect(QRectF(x, y - line / 3, 22, 2 * line / 3), color)
+                painter.fillRect(QRectF(x, y - line / 3, swatch, 2 * line / 3), color)
             painter.setPen(QPen(QColor(0, 0, 0)))
-            text_width = metrics.horizontalAdvance(label)
-            painter.drawText(QRectF(x + 26, y - line / 2, text_width + 2, line),
-                             int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), label)
-            x += 26 + text_width + 18
+            text = metrics.elidedText(label, Qt.TextElideMode.ElideRight, max(0, int(right - x - swatch - 4)))
+            text_width = metrics.horizontalAdvance(text)
+            painter.drawText(QRectF(x + swatch + 4, y - line / 2, text_width + 2, line),
+                             int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), text)
+            x += swatch + 4 + text_width + gap

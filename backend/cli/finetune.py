@@ -86,6 +86,11 @@ def _finetune(args: argparse.Namespace) -> int:
     print(f"median validation NSE {_fmt(summary['median_validation_nse'])} "
           f"(warm start {_fmt(summary['median_validation_nse_before'])})"
           + ("; no step beat the warm start, its weights were kept" if summary["kept_warm_start"] else ""))
+    members = summary.get("members") or []
+    if len(members) > 1:
+        print(f"ensemble of {len(members)} members (scores of their mean flow), each fine-tuned from its warm-start "
+              "member: " + "; ".join(f"seed {m['seed']} best step {m['best_step']}"
+                                     + (" (warm start kept)" if m["kept_warm_start"] else "") for m in members))
     for note in summary["notes"]:
         print(f"note: {note}")
     print(f"wrote {summary['adapter']}, config.yaml, report.md and report.json in {args.out_dir} "
