@@ -101,6 +101,11 @@ streamflow-selection: setup  ## choose the streamflow configuration per fold on 
 streamflow-selection-quick: setup  ## the same on PUB folds 1-3 only, to screen levers (about 40 min, resumable)
 	STEFALAND_THREADS=1 $(PY) -m backend benchmark streamflow-selection --quick --out docs/streamflow_selection.md
 
+LSTM_ENSEMBLE_CONFIG := resources/configs/benchmark_streamflow_lstm_ensemble.yaml
+.PHONY: benchmark-streamflow-lstm-ensemble
+benchmark-streamflow-lstm-ensemble: setup  ## the LSTM reference: 3-member ensembles on every PUB and PUR fold (about 1.5 h at one thread, resumable)
+	STEFALAND_THREADS=1 $(PY) -m backend benchmark streamflow --config $(LSTM_ENSEMBLE_CONFIG) --out docs/benchmark_streamflow_lstm_ensemble.md
+
 PRETRAIN_STUDY_LANE_A := control half_data
 PRETRAIN_STUDY_LANE_B := small strong_static_masking untrained
 .PHONY: pretrain-study signature-probe
