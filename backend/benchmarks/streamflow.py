@@ -28,7 +28,7 @@ from backend.data.catalogue import BasinCatalogue
 from backend.data.splits import TEST_PERIOD, TRAIN_PERIOD, Fold, pub_folds, pur_folds
 from backend.model.checkpoint import BaseModel
 from backend.model.encoder_states import cached_encode_records
-from backend.model.loading import get_base_model
+from backend.model.loading import BUNDLED_BASE, get_base_model
 from backend.tasks.streamflow.data import StreamflowData, camels_streamflow_data
 from backend.tasks.streamflow.model import predict_days
 from backend.tasks.streamflow.train import StreamflowTrainConfig, evaluate, score_predictions, train_streamflow
@@ -118,6 +118,25 @@ def fold_manifest(cfg: StreamflowBenchmarkConfig) -> tuple[int, dict[str, list[s
     if cfg.results_dir is not None:
         write_fold_manifest(cfg, len(ids), folds)
     return len(ids), {f.name: list(f.test) for f in folds}
+
+
+def pretraining_sentence(base_model: Path | None, test_basins: set[str], models: list[str],
+                         scored: str = "test basins") -> str:
+    """What the report says about scored basins' inputs seen in pretraining (the base model's ``.split.json``).
+
+    ``scored`` names the basins counted (``"test basins"``, or ``"inner validation basins"`` for a selection).
+    """
+    split = Path(str(base_model or BUNDLED_BASE).replace(".pt", ".split.json"))
+    users = [m for m in models if m in ("stefaland", "linear_probe")]
+    if not users:
+        return "No model here uses the pretrained encoder, so pretraining plays no part in these scores."
+    if not split.is_file():
+        return (f"The pretrained encoder ({', '.join(users)}) saw forcings and statics of basins its split file "
+                f"{split} would list; that file is missing, so which test basins' inputs it saw is not known.")
+    seen = set(json.loads(split.read_text(encoding="utf-8"))["pretrain_basins"])
+    return (f"The frozen encoder of {', '.join(users)} was pretrained on the daily forcings and static attributes "
+            f"(never the flows) of {len(seen)} CAMELS basins: {len(test_basins & seen)} of the {len(test_basins)} "
+            f"{scored} here had their inputs in that corpus, so those models saw their inputs, not their flows.")
 
 
 def streamflow_benchmark_data(max_basins: int = 0, base_model: Path | None = None
@@ -269,7 +288,8 @@ def write_report(cfg: StreamflowBenchmarkConfig, out: Path | None,
               f"whose encoder trains too), {cfg.train.fit.schedule} learning rate {cfg.train.fit.learning_rate:g} "
               f"(scratch {cfg.train.scratch_learning_rate:g}), validation every {cfg.train.fit.validate_every} steps, "
               f"patience {cfg.train.fit.patience}, LSTM hidden {cfg.train.head.lstm_hidden}, seed {cfg.seed}.", "",
-              _models_sentence(cfg), ""]
+              _models_sentence(cfg), "",
+              pretraining_sentence(cfg.base_model, {g for test in fold_tests.values() for g in test}, cfg.models), ""]
     if cfg.ensemble > 1:
         lines += [f"Every model is an ensemble of {cfg.ensemble} members (seeds {member_seeds(cfg)}: each sets the "
                   "validation basins, initialisation and batches); scores are of the members' mean daily flow. "

@@ -25,7 +25,12 @@ from pathlib import Path
 import numpy as np
 
 from backend.benchmarks import RESULTS_LOST, finish_report, headline
-from backend.benchmarks.streamflow import prepare_run_dir, streamflow_benchmark_data, unit_results
+from backend.benchmarks.streamflow import (
+    prepare_run_dir,
+    pretraining_sentence,
+    streamflow_benchmark_data,
+    unit_results,
+)
 from backend.benchmarks.streamflow_design import DesignVariant
 from backend.core.atomic_io import write_text_atomic
 from backend.core.config import load_config
@@ -147,6 +152,9 @@ def write_report(cfg: StreamflowSelectionConfig, config_path: Path, out: Path | 
               f"{cfg.train.validation_fraction:.0%} of the fold's training basins, training period "
               f"{TRAIN_PERIOD[0]}..{TRAIN_PERIOD[1]}. A candidate within {cfg.tie_margin} of the best ties, and ties "
               "go to the candidate listed first. No test basin is scored here.", "",
+              pretraining_sentence(None, {g for r in results for g in r.get("inner_validation_ids", [])},
+                                   [c.network for c in cfg.candidates], "inner validation basins"),
+              "",
               "| fold | " + " | ".join(c.name for c in cfg.candidates) + " | chosen |",
               "|---|" + "---|" * (len(cfg.candidates) + 1)]
     for fold in folds:

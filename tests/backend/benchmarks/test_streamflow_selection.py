@@ -101,3 +101,16 @@ def test_the_committed_config_is_fixed_and_quick_screens_three_pub_folds() -> No
     assert cfg.candidates[0].name == "shipped" and cfg.train.validation_fraction == 0.2
     ids = [f"{i:08d}" for i in range(40)]
     assert [f.name for f in outer_folds(cfg, ids, None, quick=True)] == ["pub-1of5", "pub-2of5", "pub-3of5"]
+
+
+def test_reports_say_how_many_scored_basins_had_their_inputs_in_pretraining() -> None:
+    from backend.benchmarks.streamflow import pretraining_sentence
+    from backend.core.paths import MODELS_DIR
+
+    split = json.loads((MODELS_DIR / "stefaland_base.split.json").read_text())
+    basins = set(split["pretrain_basins"][:3]) | set(split["holdout_basins"][:2])
+    text = pretraining_sentence(None, basins, ["stefaland", "lstm"])
+    assert "3 of the 5 test basins" in text and f"{len(split['pretrain_basins'])} CAMELS basins" in text
+    assert "2 of the 2 inner validation basins" in pretraining_sentence(
+        None, set(split["pretrain_basins"][:2]), ["stefaland"], "inner validation basins")
+    assert pretraining_sentence(None, basins, ["lstm"]).startswith("No model here uses the pretrained encoder")
