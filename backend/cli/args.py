@@ -1,6 +1,8 @@
-"""Small pieces shared by the command-line modules: NAME=VALUE attributes and a silent progress callback."""
+"""Small pieces shared by the command-line modules: counts, NAME=VALUE attributes, a silent progress callback."""
 
 from __future__ import annotations
+
+import argparse
 
 
 def quiet(fraction: float, message: str) -> None:
@@ -24,3 +26,14 @@ def attribute_values(items: list[str] | None, flag: str) -> dict[str, float | st
         except ValueError:
             out[name.strip()] = value.strip()
     return out
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1 (threads, steps, tiles, basins, windows)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value

@@ -11,6 +11,8 @@ import signal
 from collections.abc import Iterator
 from pathlib import Path
 
+from backend.cli.args import positive_int
+
 MAX_LISTED_PROBLEMS = 50
 
 
@@ -148,10 +150,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     _common(f, streamflow_required=True)
     f.add_argument("--out-dir", type=Path, required=True, help="folder for the new adapter and its report")
     f.add_argument("--adapter", type=Path, default=None, help="adapter to start from (default: the bundled one)")
-    f.add_argument("--steps", type=int, default=None, help="training steps (default 400)")
+    f.add_argument("--steps", type=positive_int, default=None, help="training steps (default 400)")
     f.add_argument("--max-seconds", type=float, default=None,
                    help="stop training after this many seconds (default 120)")
-    f.add_argument("--threads", type=int, default=None, help="torch CPU threads (default 1)")
+    f.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads (default 1)")
     f.add_argument("--overwrite", action="store_true", help="replace an adapter already in --out-dir")
     f.set_defaults(func=_finetune)
     p = sub.add_parser("predict-gauges", help="daily streamflow for every gauge of a user dataset")
@@ -167,6 +169,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     v.set_defaults(func=_validate)
     e = sub.add_parser("example-gauges", help="write an example user dataset from 10 real CAMELS basins")
     e.add_argument("--out-dir", type=Path, required=True)
-    e.add_argument("--n", type=int, default=10, help="number of basins (default 10)")
+    e.add_argument("--n", type=positive_int, default=10, help="number of basins (default 10)")
     e.add_argument("--overwrite", action="store_true", help="replace an example already there")
     e.set_defaults(func=_example)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from backend.cli.args import positive_int
+
 
 def _hazard(args: argparse.Namespace) -> int:
     from backend.model.loading import get_base_model
@@ -55,8 +57,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     h.add_argument("--out", type=Path, required=True, help="the susceptibility GeoTIFF to write")
     h.add_argument("--adapter", type=Path, help="landslide adapter (default: the bundled one)")
     h.add_argument("--base-model", type=Path, help="default: $STEFALAND_BASE_MODEL or the bundled one")
-    h.add_argument("--tile", type=int, default=256, help="tile size in cells (bounds memory)")
-    h.add_argument("--threads", type=int, default=1, help="torch threads while mapping (1 is fastest on 2 cores)")
+    h.add_argument("--tile", type=positive_int, default=256, help="tile size in cells (bounds memory)")
+    h.add_argument("--threads", type=positive_int, default=1,
+                   help="torch threads while mapping (1 is fastest on 2 cores)")
     h.add_argument("--png", type=Path, help="also draw the map as a PNG")
     h.add_argument("--title", help="title of the PNG")
     h.set_defaults(func=_hazard)

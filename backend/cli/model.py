@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from backend.cli.args import positive_int
 from backend.core.config import load_config
 
 
@@ -30,7 +31,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("pretrain", help="pretrain the masked autoencoder on the real data (resumable)")
     p.add_argument("--config", type=Path, default=Path("resources/configs/pretrain.yaml"))
     p.add_argument("--run-dir", type=Path, default=Path("runs/pretrain"))
-    p.add_argument("--steps", type=int, default=None, help="override the number of steps")
+    p.add_argument("--steps", type=positive_int, default=None, help="override the number of steps")
     p.set_defaults(func=_pretrain)
     b = sub.add_parser("bundle-model", help="copy a finished pretraining run into resources/models")
     b.add_argument("--run-dir", type=Path, default=Path("runs/pretrain"))
@@ -119,7 +120,7 @@ def add_more_parsers(sub: argparse._SubParsersAction) -> None:
     e = sub.add_parser("embed", help="export one embedding vector per CAMELS basin (CSV)")
     e.add_argument("--basins", nargs="+", default=["all"], help="gauge ids, or 'all' (default)")
     e.add_argument("--out", type=Path, required=True)
-    e.add_argument("--windows", type=int, default=8, help="364-day windows averaged per basin")
+    e.add_argument("--windows", type=positive_int, default=8, help="364-day windows averaged per basin")
     e.add_argument("--model", type=Path, default=None)
     e.add_argument("--overwrite", action="store_true")
     e.set_defaults(func=_embed)

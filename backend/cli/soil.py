@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from backend.cli.args import attribute_values, quiet
+from backend.cli.args import attribute_values, positive_int, quiet
 from backend.service.requests import parse_params
 
 
@@ -120,5 +120,5 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--values", type=Path, default=None, help="CSV id,date,soil_moisture (m3/m3)")
     s.add_argument("--model", type=Path, default=None)
     s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--steps", type=int, default=400)
+    s.add_argument("--steps", type=positive_int, default=400)
     s.set_defaults(func=_moisture_adapter)

@@ -10,6 +10,7 @@ the handler reads typed attributes. Paths travel as strings; an empty string mea
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -204,7 +205,7 @@ def _accepts(kind: Any, value: Any) -> bool:
     if kind is type(None):
         return value is None
     if kind is float:
-        return isinstance(value, int | float) and not isinstance(value, bool)
+        return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
     if kind is int:
         return isinstance(value, int) and not isinstance(value, bool)
     if origin in (dict, list):
@@ -216,8 +217,8 @@ def _type_name(kind: Any) -> str:
     """A readable name of an annotation for error messages."""
     origin = typing.get_origin(kind)
     if origin in (dict, list):
-        return "object" if origin is dict else "list"
-    return {str: "text", float: "number", int: "whole number", bool: "true/false"}.get(kind, str(kind))
+        return "an object" if origin is dict else "a list"
+    return {str: "text", float: "a finite number", int: "a whole number", bool: "true/false"}.get(kind, str(kind))
 
 
 def parse_params(method: str, params: dict[str, Any]) -> Any:

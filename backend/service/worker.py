@@ -44,6 +44,8 @@ from backend.service.requests import (
 )
 
 PROTOCOL_VERSION = 1
+#: the longest request line the worker reads (paths and attributes; points lists of thousands fit easily)
+MAX_REQUEST_BYTES = 16 * 2**20
 log = logging.getLogger("stefaland.worker")
 
 
@@ -97,6 +99,9 @@ def handle(line: str, channel: Channel) -> None:
     except json.JSONDecodeError as exc:
         channel.error(None, f"request is not valid JSON: {exc}", "ProtocolError")
         return
+    except RecursionError:
+        channel.error(None, "request is nested too deeply to be a worker request", "ProtocolError")
+        return
     if not isinstance(request, dict):
         channel.error(None, "request must be a JSON object", "ProtocolError")
         return
@@ -145,8 +150,14 @@ def handle(line: str, channel: Channel) -> None:
 
 
 def serve(stdin: IO[bytes], channel: Channel) -> None:
-    """Answer requests until stdin closes."""
-    for raw in iter(stdin.readline, b""):
+    """Answer requests until stdin closes; a line over :data:`MAX_REQUEST_BYTES` is refused unread."""
+    while raw := stdin.readline(MAX_REQUEST_BYTES + 1):
+        if len(raw) > MAX_REQUEST_BYTES and not raw.endswith(b"\n"):
+            while (rest := stdin.readline(MAX_REQUEST_BYTES)) and not rest.endswith(b"\n"):
+                pass  # skip the rest of the oversized line without keeping it
+            channel.error(None, f"request line longer than {MAX_REQUEST_BYTES // 2**20} MiB: refused",
+                          "ProtocolError")
+            continue
         line = raw.decode("utf-8", errors="replace").strip()
         if line:
             handle(line, channel)

@@ -36,3 +36,15 @@ def test_impute_reports_hidden_group_as_imputed(capsys):
 def test_unknown_basin_is_a_clear_error(capsys):
     assert main(["embed", "--basins", "99999999", "--out", "/tmp/never-written.csv"]) == 2
     assert "99999999" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [["hazard", "--raster", "r.tif", "--out", "o.tif", "--threads", "0"],
+                                  ["finetune", "--gauges", "g", "--streamflow", "s", "--forcings", "f",
+                                   "--out-dir", "o", "--steps", "-5"],
+                                  ["hazard", "--raster", "r.tif", "--out", "o.tif", "--tile", "abc"]])
+def test_counts_below_one_are_usage_errors_naming_the_option(argv: list[str], capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == 2
+    option = next(a for a in argv if a in ("--threads", "--steps", "--tile"))
+    assert f"argument {option}:" in capsys.readouterr().err
