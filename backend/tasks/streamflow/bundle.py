@@ -133,7 +133,10 @@ def model_card(cfg: StreamflowBundleConfig, config_path: Path, out: Path, base_s
         "of the days (its coverage has not been calibrated). With one member it equals the prediction.", "",
         "Why an ensemble: in the PUB benchmark, 3-member ensembles of this exact head scored median NSE 0.639 "
         "against 0.615 for a single seed (folds 1-3, `docs/benchmark_streamflow_ensemble.md`).", "",
-        "Out-of-sample skill is in `docs/benchmark_streamflow.md` (PUB/PUR folds, test period 1989-1999).", "",
+        "Out-of-sample skill is in `docs/benchmark_streamflow.md` (PUB/PUR folds, test period 1989-1999; single "
+        "seeds). This ensemble's own all-fold benchmark has not been run yet; the bar it has to clear is the "
+        "in-project LSTM as 3-member ensembles on the same folds, PUB 0.644 / PUR 0.463 median NSE "
+        "(`docs/benchmark_streamflow_lstm_ensemble.md`).", "",
         "Limitation: in ungauged basins the encoder's states do not help yet. The same head with the states "
         "zeroed scores higher in PUB (`docs/benchmark_streamflow_ablation.md`), and no pretraining variant we "
         "tried (data, size, masking, none at all) moved PUB beyond seed noise (`docs/pretrain_study.md`). They "
