@@ -126,8 +126,12 @@ def date_ticks(first: date, last: date) -> list[tuple[date, str]]:
         month += 1
 
 
-def _decimals(step: float) -> int:
-    return 0 if step >= 1 else (1 if step >= 0.1 else 2)
+def tick_decimals(step: float) -> int:
+    """Decimals that print every multiple of ``step`` exactly (2.5 -> 1: 0.0, 2.5, 5.0; 0.25 -> 2; 50 -> 0)."""
+    for decimals in range(7):
+        if abs(round(step, decimals) - step) <= 1e-9 * max(1.0, abs(step)):
+            return decimals
+    return 6
 
 
 class HydrographWidget(QWidget):
@@ -194,7 +198,7 @@ class HydrographWidget(QWidget):
         step = nice_step(top if top > 0 else 1.0)
         y_max = step * math.ceil((top if top > 0 else 1.0) / step)
         metrics = QFontMetrics(painter.font())
-        plot = self._plot_rect(metrics, f"{y_max:.{_decimals(step)}f}")
+        plot = self._plot_rect(metrics, f"{y_max:.{tick_decimals(step)}f}")
         first, last = data.dates[0], data.dates[-1]
         span = max(1, (last - first).days)
 
@@ -220,7 +224,7 @@ class HydrographWidget(QWidget):
         grid = QPen(QColor(225, 225, 225), 1.0)
         text = QPen(QColor(40, 40, 40))
         n = int(round(y_max / step))
-        decimals = _decimals(step)
+        decimals = tick_decimals(step)
         for i in range(n + 1):
             value = i * step
             y = y_of(value)

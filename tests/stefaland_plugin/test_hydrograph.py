@@ -113,3 +113,11 @@ def test_rendering_paints_the_member_spread_band_behind_the_line(qgis_app, tmp_p
     no_spread = Hydrograph(days, predicted, [], "Gauge", spread_low=predicted, spread_high=predicted)
     assert _spread_pixels(no_spread, tmp_path, "no_band.png") == 0
     assert _spread_pixels(Hydrograph(days, predicted, [], "Gauge"), tmp_path, "old.png") == 0
+
+
+def test_tick_labels_print_every_step_exactly():
+    from stefaland_plugin.hydrograph import tick_decimals
+
+    assert [tick_decimals(s) for s in (2.5, 0.25, 5.0, 50.0, 0.5, 0.02, 1.0)] == [1, 2, 0, 0, 1, 2, 0]
+    labels = [f"{i * 2.5:.{tick_decimals(2.5)}f}" for i in range(6)]
+    assert labels == ["0.0", "2.5", "5.0", "7.5", "10.0", "12.5"]  # was 0, 2, 5, 8, 10, 12
