@@ -127,7 +127,7 @@ def pretraining_sentence(base_model: Path | None, test_basins: set[str], models:
     ``scored`` names the basins counted (``"test basins"``, or ``"inner validation basins"`` for a selection).
     """
     split = Path(str(base_model or BUNDLED_BASE).replace(".pt", ".split.json"))
-    users = [m for m in models if m in ("stefaland", "linear_probe")]
+    users = list(dict.fromkeys(m for m in models if m in ("stefaland", "linear_probe")))
     if not users:
         return "No model here uses the pretrained encoder, so pretraining plays no part in these scores."
     if not split.is_file():
