@@ -40,6 +40,13 @@ class DesignVariant:
     schedule: Literal["", "constant", "cosine"] = ""  # "" = the config's ``train.fit.schedule``
 
 
+def variant_train_config(train: StreamflowTrainConfig, variant: DesignVariant) -> StreamflowTrainConfig:
+    """``train`` with the variant's head, and its step cap and schedule where it sets them."""
+    fit_cfg = dataclasses.replace(train.fit, steps=variant.steps or train.fit.steps,
+                                  schedule=variant.schedule or train.fit.schedule)
+    return dataclasses.replace(train, head=variant.head, fit=fit_cfg)
+
+
 @dataclass
 class StreamflowDesignConfig:
     """What the search runs (``resources/configs/streamflow_design.yaml``)."""
@@ -71,9 +78,7 @@ def run_search(cfg: StreamflowDesignConfig, only: set[str] | None = None) -> Non
             path = design_results_folder(cfg) / f"{fold.name}__{variant.name}.json"
             if path.is_file():
                 continue
-            fit_cfg = dataclasses.replace(cfg.train.fit, steps=variant.steps or cfg.train.fit.steps,
-                                          schedule=variant.schedule or cfg.train.fit.schedule)
-            train_cfg = dataclasses.replace(cfg.train, head=variant.head, fit=fit_cfg)
+            train_cfg = variant_train_config(cfg.train, variant)
             start = time.monotonic()
             _, result, val_ids = train_streamflow(variant.network, base, data, list(fold.train), TRAIN_PERIOD,
                                                   train_cfg, seed=cfg.seed)

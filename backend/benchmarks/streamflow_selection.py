@@ -31,7 +31,7 @@ from backend.benchmarks.streamflow import (
     streamflow_benchmark_data,
     unit_results,
 )
-from backend.benchmarks.streamflow_design import DesignVariant
+from backend.benchmarks.streamflow_design import DesignVariant, variant_train_config
 from backend.core.atomic_io import write_text_atomic
 from backend.core.config import load_config
 from backend.data.catalogue import BasinCatalogue
@@ -83,9 +83,7 @@ def outer_folds(cfg: StreamflowSelectionConfig, ids: list[str], catalogue: Basin
 def score_candidate(base: BaseModel, data: StreamflowData, fold: Fold, candidate: DesignVariant,
                     cfg: StreamflowSelectionConfig) -> dict:
     """Train ``candidate`` on the fold's training basins (test flows hidden) and return its inner score."""
-    fit_cfg = dataclasses.replace(cfg.train.fit, steps=candidate.steps or cfg.train.fit.steps,
-                                  schedule=candidate.schedule or cfg.train.fit.schedule)
-    train_cfg = dataclasses.replace(cfg.train, head=candidate.head, fit=fit_cfg)
+    train_cfg = variant_train_config(cfg.train, candidate)
     start = time.monotonic()
     _, result, val_ids = train_streamflow(candidate.network, base, hide_test_flows(data, fold), list(fold.train),
                                           TRAIN_PERIOD, train_cfg, seed=cfg.seed)
